@@ -1,0 +1,344 @@
+/*
+ * ckpt_image.h: the on-disk (on-wire) layout of a ckpt image, format 1.
+ *
+ * An image is one byte stream: a fixed header, then records, each
+ * { u32 type; u32 len; payload; zero padding to 8 bytes }, then a trailer
+ * record. Every field is fixed-width little-endian, every struct has explicit
+ * padding and a checked size. Record types are numbered in ranges per area,
+ * as linux-cr's checkpoint_hdr.h did. docs/image-format.md is the prose
+ * specification of this file; change both together.
+ */
+#ifndef CKPT_IMAGE_H
+#define CKPT_IMAGE_H
+
+#include <stdint.h>
+
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "ckpt images are little-endian and this code writes structs directly"
+#endif
+
+#define CKPT_IMG_MAGIC "\x89" "CKPT\r\n\x1a"
+#define CKPT_IMG_MAGIC_LEN 8
+#define CKPT_IMG_MAJOR 1
+#define CKPT_IMG_MINOR 0
+#define CKPT_TRAILER_MAGIC "CKPTEND\n"
+
+#define CKPT_ARCH_X86_64 62 /* ELF machine number */
+
+/* Upper bound on the payload of any record that is not page data. */
+#define CKPT_REC_MAX_META (16U << 20)
+
+struct ckpt_hdr_image {
+	uint8_t magic[8];
+	uint16_t major;
+	uint16_t minor;
+	uint32_t hdr_len; /* bytes of header as written; readers skip what they do not know */
+	uint32_t arch;
+	uint32_t page_size;
+	uint32_t flags;       /* none defined yet; must be 0 */
+	uint32_t xstate_size; /* bytes of the x86 xsave area of the checkpointing machine */
+	uint64_t xfeatures;   /* XCR0 of the checkpointing machine */
+	uint64_t time_ns;     /* CLOCK_REALTIME when the checkpoint was taken */
+	char kernel[80];      /* uname release, NUL padded */
+	char tool[32];        /* ckpt version, NUL padded */
+	char host[64];        /* uname nodename, NUL padded */
+};
+_Static_assert(sizeof(struct ckpt_hdr_image) == 224, "header size");
+
+struct ckpt_rec_hdr {
+	uint32_t type;
+	uint32_t len; /* payload bytes, excluding this header and the padding */
+};
+_Static_assert(sizeof(struct ckpt_rec_hdr) == 8, "record header size");
+
+enum ckpt_rec_type {
+	/* 1-99: structure of the stream */
+	CKPT_REC_MARK = 1,    /* end of metadata; page data follows */
+	CKPT_REC_TRAILER = 2, /* last record */
+
+	/* 100-199: tasks */
+	CKPT_REC_PROC = 100,       /* one per process, all before anything else */
+	CKPT_REC_PROC_BEGIN = 101, /* opens the section of one process */
+	CKPT_REC_TASK = 102,       /* process-wide attributes */
+	CKPT_REC_THREAD = 103,     /* opens the subsection of one thread */
+	CKPT_REC_CREDS = 104,
+	CKPT_REC_RLIMITS = 105,
+	CKPT_REC_FS = 106, /* cwd, root, umask */
+
+	/* 200-299: architecture state of the current thread */
+	CKPT_REC_X86_REGS = 200,
+	CKPT_REC_X86_XSTATE = 201,
+
+	/* 300-399: files */
+	CKPT_REC_FILE = 300, /* an open file description, referenced by id */
+	CKPT_REC_FD = 301,   /* one descriptor of the current process */
+
+	/* 400-499: memory */
+	CKPT_REC_MM = 400,
+	CKPT_REC_VMA = 401,
+	CKPT_REC_PAGES = 402, /* page data, after the mark */
+	CKPT_REC_SHMEM = 403, /* a shared memory object, referenced by id */
+
+	/* 600-699: signals */
+	CKPT_REC_SIGACTIONS = 600,
+	CKPT_REC_SIGPENDING = 601,
+};
+
+/* CKPT_REC_MARK and CKPT_REC_TRAILER: XXH64 (seed 0) of every byte of the
+ * stream before this record's header, and the number of records before it. */
+struct ckpt_rec_mark {
+	uint64_t records;
+	uint64_t checksum;
+};
+_Static_assert(sizeof(struct ckpt_rec_mark) == 16, "mark size");
+
+struct ckpt_rec_trailer {
+	uint8_t magic[8];
+	uint64_t records;
+	uint64_t checksum;
+};
+_Static_assert(sizeof(struct ckpt_rec_trailer) == 24, "trailer size");
+
+/* CKPT_REC_PROC */
+#define CKPT_PROC_ROOT (1U << 0)
+
+struct ckpt_rec_proc {
+	int32_t pid;
+	int32_t ppid;
+	int32_t pgid;
+	int32_t sid;
+	uint32_t nthreads;
+	uint32_t flags;
+};
+_Static_assert(sizeof(struct ckpt_rec_proc) == 24, "proc size");
+
+/* CKPT_REC_PROC_BEGIN */
+struct ckpt_rec_proc_begin {
+	int32_t pid;
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct ckpt_rec_proc_begin) == 8, "proc begin size");
+
+/* CKPT_REC_THREAD: per-thread attributes; the records up to the next THREAD
+ * or PROC_BEGIN (registers, xstate, pending signals) belong to this thread. */
+struct ckpt_rec_thread {
+	int32_t tid;
+	int32_t pdeath_sig; /* PR_SET_PDEATHSIG */
+	uint64_t blocked; /* signal mask, bit n-1 for signal n */
+	uint64_t altstack_sp;
+	uint64_t altstack_size;
+	uint32_t altstack_flags;
+	uint32_t rseq_len; /* 0: no rseq area registered */
+	uint64_t rseq_ptr;
+	uint32_t rseq_sig;
+	uint32_t pad1;
+	uint64_t clear_tid;   /* set_tid_address() pointer */
+	uint64_t robust_list; /* set_robust_list() head */
+	uint64_t robust_len;
+	char comm[16];
+};
+_Static_assert(sizeof(struct ckpt_rec_thread) == 96, "thread size");
+
+/* CKPT_REC_CREDS, followed by ngroups u32 supplementary group ids */
+struct ckpt_rec_creds {
+	uint32_t uid, euid, suid, fsuid;
+	uint32_t gid, egid, sgid, fsgid;
+	uint32_t ngroups;
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct ckpt_rec_creds) == 40, "creds size");
+
+/* CKPT_REC_RLIMITS, followed by count ckpt_rlimit in RLIMIT_* order */
+struct ckpt_rlimit {
+	uint64_t cur;
+	uint64_t max;
+};
+
+struct ckpt_rec_rlimits {
+	uint32_t count;
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct ckpt_rec_rlimits) == 8, "rlimits size");
+
+/* CKPT_REC_FS, followed by cwd_len bytes of cwd and root_len bytes of root */
+struct ckpt_rec_fs {
+	uint32_t umask;
+	uint32_t cwd_len;
+	uint32_t root_len;
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct ckpt_rec_fs) == 16, "fs size");
+
+/* CKPT_REC_X86_REGS: struct user_regs_struct, field for field */
+struct ckpt_rec_x86_regs {
+	uint64_t r15, r14, r13, r12, rbp, rbx, r11, r10, r9, r8;
+	uint64_t rax, rcx, rdx, rsi, rdi, orig_rax, rip, cs, eflags, rsp, ss;
+	uint64_t fs_base, gs_base, ds, es, fs, gs;
+};
+_Static_assert(sizeof(struct ckpt_rec_x86_regs) == 27 * 8, "regs size");
+
+/* CKPT_REC_X86_XSTATE: the XSAVE area as PTRACE_GETREGSET(NT_X86_XSTATE) gives it */
+struct ckpt_rec_x86_xstate {
+	uint32_t len;
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct ckpt_rec_x86_xstate) == 8, "xstate size");
+
+/* Identity of a file at checkpoint time, checked again at restart. */
+struct ckpt_file_id {
+	uint64_t dev;
+	uint64_t ino;
+	uint64_t size;
+	int64_t mtime_ns;
+};
+_Static_assert(sizeof(struct ckpt_file_id) == 32, "file id size");
+
+/* CKPT_REC_FILE, followed by path_len bytes of path */
+enum ckpt_file_kind {
+	CKPT_FILE_REG = 1, /* regular file */
+	CKPT_FILE_DIR = 2, /* directory */
+	CKPT_FILE_CHR = 3, /* one of the stateless character devices (null, zero, ...) */
+};
+
+struct ckpt_rec_file {
+	uint32_t id;
+	uint32_t kind;
+	uint32_t flags; /* open(2) flags, O_CLOEXEC excluded */
+	uint32_t path_len;
+	uint64_t pos;
+	uint64_t rdev;
+	uint32_t mode; /* st_mode */
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct ckpt_rec_file) == 40, "file size");
+
+/* CKPT_REC_FD */
+#define CKPT_FD_CLOEXEC (1U << 0)
+#define CKPT_FD_EXTERNAL (1U << 1) /* connected to the restarting ckpt's own fd */
+
+enum ckpt_external_kind {
+	CKPT_EXT_TTY = 1,
+	CKPT_EXT_PIPE = 2,
+	CKPT_EXT_SOCKET = 3,
+	CKPT_EXT_OTHER = 4,
+};
+
+struct ckpt_rec_fd {
+	int32_t fd;
+	uint32_t flags;
+	uint32_t file_id; /* 0 when external */
+	uint32_t ext_kind;
+};
+_Static_assert(sizeof(struct ckpt_rec_fd) == 16, "fd size");
+
+/* CKPT_REC_MM, followed by auxv_len bytes of auxv and exe_len bytes of the
+ * executable's path */
+struct ckpt_rec_mm {
+	uint64_t start_code, end_code, start_data, end_data;
+	uint64_t start_brk, brk, start_stack;
+	uint64_t arg_start, arg_end, env_start, env_end;
+	struct ckpt_file_id exe_id;
+	uint32_t auxv_len;
+	uint32_t exe_len;
+};
+_Static_assert(sizeof(struct ckpt_rec_mm) == 128, "mm size");
+
+/* CKPT_REC_VMA, followed by name_len bytes of name: the file's path for
+ * CKPT_VMA_FILE, the kernel's name ("[vdso]") for CKPT_VMA_SPECIAL, the
+ * anonymous name for named anonymous memory */
+enum ckpt_vma_kind {
+	CKPT_VMA_ANON = 1,    /* private anonymous (heap, stack, malloc arenas) */
+	CKPT_VMA_FILE = 2,    /* mapping of a regular file, private or shared */
+	CKPT_VMA_SHANON = 3,  /* MAP_SHARED|MAP_ANONYMOUS */
+	CKPT_VMA_SPECIAL = 4, /* vdso, vvar, ...: moved into place, never copied */
+};
+
+#define CKPT_VMA_SHARED (1U << 0)
+#define CKPT_VMA_GROWSDOWN (1U << 1)
+#define CKPT_VMA_LOCKED (1U << 2)
+#define CKPT_VMA_LOCKONFAULT (1U << 3)
+#define CKPT_VMA_DONTFORK (1U << 4)
+#define CKPT_VMA_DONTDUMP (1U << 5)
+#define CKPT_VMA_WIPEONFORK (1U << 6)
+#define CKPT_VMA_HUGEPAGE (1U << 7)
+#define CKPT_VMA_NOHUGEPAGE (1U << 8)
+#define CKPT_VMA_MERGEABLE (1U << 9)
+#define CKPT_VMA_SEQUENTIAL (1U << 10)
+#define CKPT_VMA_RANDOM (1U << 11)
+#define CKPT_VMA_NORESERVE (1U << 12)
+#define CKPT_VMA_MAYWRITE (1U << 13) /* shared file mapping: the file was open for writing */
+#define CKPT_VMA_ANON_NAME (1U << 14)
+#define CKPT_VMA_SEALED (1U << 15)
+#define CKPT_VMA_FLAGS_ALL ((1U << 16) - 1)
+
+struct ckpt_rec_vma {
+	uint64_t start;
+	uint64_t end;
+	uint64_t pgoff; /* offset in the file or shared memory object, in bytes */
+	uint32_t prot;
+	uint32_t flags;
+	uint32_t kind;
+	uint32_t name_len;
+	uint64_t npages; /* pages of this area stored in CKPT_REC_PAGES records */
+	struct ckpt_file_id fid;
+	uint32_t obj_id; /* CKPT_VMA_SHANON: the CKPT_REC_SHMEM object */
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct ckpt_rec_vma) == 88, "vma size");
+
+/* CKPT_REC_SHMEM: a shared memory object, its pages stored once */
+enum ckpt_shmem_kind {
+	CKPT_SHMEM_ANON = 1, /* MAP_SHARED|MAP_ANONYMOUS ("/dev/zero (deleted)") */
+};
+
+struct ckpt_rec_shmem {
+	uint32_t id;
+	uint32_t kind;
+	uint64_t size;   /* bytes */
+	uint64_t npages; /* pages stored in CKPT_REC_PAGES records */
+};
+_Static_assert(sizeof(struct ckpt_rec_shmem) == 24, "shmem size");
+
+/* CKPT_REC_PAGES: npages * page_size bytes of data, for the process whose
+ * pid is owner at virtual address addr, or for the shared memory object
+ * whose id is owner at byte offset addr */
+enum ckpt_pages_kind {
+	CKPT_PAGES_PROC = 1,
+	CKPT_PAGES_SHMEM = 2,
+};
+
+struct ckpt_rec_pages {
+	uint32_t owner;
+	uint32_t kind;
+	uint64_t addr;
+	uint64_t npages;
+};
+_Static_assert(sizeof(struct ckpt_rec_pages) == 24, "pages size");
+
+/* CKPT_REC_SIGACTIONS: index n-1 holds signal n */
+struct ckpt_sigaction {
+	uint64_t handler;
+	uint64_t flags;
+	uint64_t restorer;
+	uint64_t mask;
+};
+_Static_assert(sizeof(struct ckpt_sigaction) == 32, "sigaction size");
+
+#define CKPT_NSIG 64
+
+struct ckpt_rec_sigactions {
+	struct ckpt_sigaction act[CKPT_NSIG];
+};
+_Static_assert(sizeof(struct ckpt_rec_sigactions) == 2048, "sigactions size");
+
+/* CKPT_REC_SIGPENDING, followed by count 128-byte siginfo_t in queue order:
+ * the process-wide queue when shared is 1, else the current thread's queue */
+struct ckpt_rec_sigpending {
+	uint32_t count;
+	uint32_t shared;
+};
+_Static_assert(sizeof(struct ckpt_rec_sigpending) == 8, "sigpending size");
+
+#define CKPT_SIGINFO_SIZE 128
+
+#endif

@@ -1,0 +1,61 @@
+/*
+ * arch.h: x86_64 machine state for the layers above: general registers and
+ * the XSAVE area of a stopped tracee, the syscall calling convention, the
+ * kernel's syscall-restart codes, and the restorer blob (blob.S).
+ *
+ * This is a leaf module: it uses ptrace on a tid it is given and nothing
+ * else of ckpt.
+ */
+#ifndef ARCH_X86_64_ARCH_H
+#define ARCH_X86_64_ARCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/user.h>
+
+/* Kernel-internal errors a task interrupted in a syscall carries in rax. */
+#define ARCH_ERESTARTSYS 512
+#define ARCH_ERESTARTNOINTR 513
+#define ARCH_ERESTARTNOHAND 514
+#define ARCH_ERESTART_RESTARTBLOCK 516
+
+#define ARCH_TASK_SIZE_47 0x7ffffffff000UL
+
+int arch_get_regs(pid_t tid, struct user_regs_struct *ret_regs);
+int arch_set_regs(pid_t tid, const struct user_regs_struct *regs);
+/* The XSAVE area; *len is the buffer size in and the area's size out. */
+int arch_get_xstate(pid_t tid, void *buf, size_t *len);
+int arch_set_xstate(pid_t tid, const void *buf, size_t len);
+
+/* Size of the XSAVE area and the XCR0 feature mask of this machine. */
+uint32_t arch_xstate_size(void);
+uint64_t arch_xfeatures(void);
+
+/* Registers that run syscall nr(args) at ip, not seen as a restartable
+ * syscall by the kernel's signal code. */
+void arch_setup_syscall(struct user_regs_struct *r, unsigned long ip, long nr, const long args[6]);
+long arch_syscall_result(const struct user_regs_struct *r);
+
+/* The syscall a task was stopped in, if it will be restarted (-ERESTART*
+ * in rax), or -1. */
+long arch_restarting_syscall(const struct user_regs_struct *r);
+/* Rewrite the registers of a task stopped in a syscall that the kernel
+ * would restart through restart_syscall(2) (whose state a new process does
+ * not have) so that the kernel restarts the original call instead. */
+void arch_convert_restart_block(struct user_regs_struct *r);
+/* Whether the task is stopped inside a syscall that returns. */
+const char *arch_syscall_name(long nr);
+
+/* The restorer blob: position-independent code that runs a list of
+ * syscalls (struct blob_list) and traps to the tracer at marked points.
+ * Entry: rdi = list; rsp = a small stack inside the blob's area. */
+extern const char arch_blob_start[], arch_blob_end[];
+extern const char arch_blob_entry[], arch_blob_syscall[], arch_blob_thread_entry[];
+
+/* Leaves the C world for the blob: switches to stack sp and jumps to entry
+ * with rdi = arg. Never returns. */
+__attribute__((noreturn)) void arch_jump(unsigned long entry, unsigned long sp, unsigned long arg);
+
+#endif

@@ -1,0 +1,151 @@
+/*
+ * regs.c: general registers and the XSAVE area through ptrace regsets, the
+ * syscall calling convention and the restart codes of interrupted syscalls.
+ */
+#include <cpuid.h>
+#include <errno.h>
+#include <elf.h>
+#include <stdio.h>
+#include <sys/ptrace.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include "arch/x86_64/arch.h"
+
+int arch_get_regs(pid_t tid, struct user_regs_struct *ret_regs)
+{
+	struct iovec iov = { .iov_base = ret_regs, .iov_len = sizeof(*ret_regs) };
+
+	if (ptrace(PTRACE_GETREGSET, tid, NT_PRSTATUS, &iov))
+		return -errno;
+	return iov.iov_len == sizeof(*ret_regs) ? 0 : -EIO;
+}
+
+int arch_set_regs(pid_t tid, const struct user_regs_struct *regs)
+{
+	struct iovec iov = { .iov_base = (void *)regs, .iov_len = sizeof(*regs) };
+
+	return ptrace(PTRACE_SETREGSET, tid, NT_PRSTATUS, &iov) ? -errno : 0;
+}
+
+int arch_get_xstate(pid_t tid, void *buf, size_t *len)
+{
+	struct iovec iov = { .iov_base = buf, .iov_len = *len };
+
+	if (ptrace(PTRACE_GETREGSET, tid, NT_X86_XSTATE, &iov))
+		return -errno;
+	*len = iov.iov_len;
+	return 0;
+}
+
+int arch_set_xstate(pid_t tid, const void *buf, size_t len)
+{
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+
+	return ptrace(PTRACE_SETREGSET, tid, NT_X86_XSTATE, &iov) ? -errno : 0;
+}
+
+uint32_t arch_xstate_size(void)
+{
+	unsigned int eax, ebx, ecx, edx;
+
+	if (!__get_cpuid_count(0xd, 0, &eax, &ebx, &ecx, &edx))
+		return 512;
+	return ebx;
+}
+
+uint64_t arch_xfeatures(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+void arch_setup_syscall(struct user_regs_struct *r, unsigned long ip, long nr, const long args[6])
+{
+	r->rip = ip;
+	r->rax = nr;
+	r->orig_rax = -1;
+	r->rdi = args[0];
+	r->rsi = args[1];
+	r->rdx = args[2];
+	r->r10 = args[3];
+	r->r8 = args[4];
+	r->r9 = args[5];
+	r->eflags &= ~0x100UL; /* TF */
+}
+
+long arch_syscall_result(const struct user_regs_struct *r)
+{
+	return (long)r->rax;
+}
+
+long arch_restarting_syscall(const struct user_regs_struct *r)
+{
+	long rax = (long)r->rax;
+
+	if ((long)r->orig_rax < 0)
+		return -1;
+	switch (-rax) {
+	case ARCH_ERESTARTSYS:
+	case ARCH_ERESTARTNOINTR:
+	case ARCH_ERESTARTNOHAND:
+	case ARCH_ERESTART_RESTARTBLOCK:
+		return (long)r->orig_rax;
+	}
+	return -1;
+}
+
+/*
+ * Only sleeps keep state in the restart block that user memory does not
+ * have. nanosleep and relative clock_nanosleep have written the time left
+ * to *rem when rem is not NULL, so the restarted call sleeps exactly that;
+ * without rem it sleeps the full request again (a sleep may always last
+ * longer). poll and futex waits restart with their original timeout.
+ */
+void arch_convert_restart_block(struct user_regs_struct *r)
+{
+	if ((long)r->orig_rax < 0 || -(long)r->rax != ARCH_ERESTART_RESTARTBLOCK)
+		return;
+	switch (r->orig_rax) {
+	case SYS_nanosleep:
+		if (r->rsi)
+			r->rdi = r->rsi;
+		break;
+	case SYS_clock_nanosleep:
+		/* TIMER_ABSTIME sleeps restart by themselves with -ERESTARTNOHAND */
+		if (r->r10)
+			r->rdx = r->r10;
+		break;
+	}
+	r->rax = -ARCH_ERESTARTNOHAND;
+}
+
+const char *arch_syscall_name(long nr)
+{
+	switch (nr) {
+	case SYS_read: return "read";
+	case SYS_write: return "write";
+	case SYS_poll: return "poll";
+	case SYS_select: return "select";
+	case SYS_pselect6: return "pselect6";
+	case SYS_ppoll: return "ppoll";
+	case SYS_nanosleep: return "nanosleep";
+	case SYS_clock_nanosleep: return "clock_nanosleep";
+	case SYS_pause: return "pause";
+	case SYS_rt_sigsuspend: return "rt_sigsuspend";
+	case SYS_rt_sigtimedwait: return "rt_sigtimedwait";
+	case SYS_wait4: return "wait4";
+	case SYS_waitid: return "waitid";
+	case SYS_futex: return "futex";
+	case SYS_epoll_wait: return "epoll_wait";
+	case SYS_epoll_pwait: return "epoll_pwait";
+	case SYS_accept: return "accept";
+	case SYS_accept4: return "accept4";
+	case SYS_recvfrom: return "recvfrom";
+	case SYS_recvmsg: return "recvmsg";
+	case SYS_readv: return "readv";
+	case SYS_restart_syscall: return "restart_syscall";
+	}
+	return NULL;
+}

@@ -1,0 +1,361 @@
+/*
+ * checkpoint.c: ckpt_checkpoint(), the checkpoint sequence.
+ *
+ *  1. Discover and freeze: seize every thread of the target with ptrace and
+ *     interrupt it. Refuse what cannot be restarted (see tree_refuse).
+ *  2. Inspect: read /proc, find a syscall instruction in the target, map a
+ *     scratch page in it for remote syscall results.
+ *  3. Collect: every resource fills its part of the model (res_table
+ *     order). Anything unsupported is refused here, before a byte is
+ *     written.
+ *  4. Unmap the scratch page.
+ *  5. Write the metadata: header, tree, one section per process, mark.
+ *  6. Copy memory: the page data of every process and shared object.
+ *  7. Write the trailer, flush (fdatasync for a file).
+ *  8. Thaw (registers and signal mask back, detach: interrupted syscalls
+ *     resume as the kernel would have resumed them) or, with --kill, kill
+ *     the tree and wait until it is gone.
+ *
+ * Any failure before step 8 goes straight to thawing: the target runs on
+ * as before, and the partial output has no trailer, so no restart accepts it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/ptrace.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "ckpt.h"
+#include "core/image.h"
+#include "res/mm.h"
+#include "res/res.h"
+#include "util/fault.h"
+#include "util/io.h"
+#include "util/log.h"
+
+static int same_ns(pid_t pid, const char *ns)
+{
+	char a[64], b[64];
+	struct stat sa, sb;
+
+	snprintf(a, sizeof(a), "/proc/%d/ns/%s", pid, ns);
+	snprintf(b, sizeof(b), "/proc/self/ns/%s", ns);
+	if (stat(a, &sa) || stat(b, &sb))
+		return errno == ENOENT ? 0 : -errno;
+	if (sa.st_ino != sb.st_ino || sa.st_dev != sb.st_dev) {
+		log_err("pid %d: runs in a different %s namespace than ckpt: not supported", pid,
+			ns);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+/* What the target must not be, checked before it is frozen. */
+static int tree_refuse(pid_t pid)
+{
+	static const char *const namespaces[] = { "mnt", "pid", "net", "ipc", "uts",
+						  "user", "cgroup", "time" };
+	pid_t *tids, *children;
+	size_t ntids, nchildren;
+	int err;
+
+	if (pid == getpid()) {
+		log_err("pid %d: ckpt cannot checkpoint itself", pid);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < sizeof(namespaces) / sizeof(namespaces[0]); i++) {
+		err = same_ns(pid, namespaces[i]);
+		if (err)
+			return err;
+	}
+	err = proc_list_tasks(pid, &tids, &ntids);
+	if (err)
+		return err;
+	free(tids);
+	if (ntids != 1) {
+		log_err("pid %d: has %zu threads: multithreaded processes are not supported", pid,
+			ntids);
+		return -EOPNOTSUPP;
+	}
+	err = proc_read_children(pid, pid, &children, &nchildren);
+	if (err)
+		return err;
+	if (nchildren) {
+		log_err("pid %d: child process %d: process trees are not supported", pid,
+			children[0]);
+		err = -EOPNOTSUPP;
+	}
+	free(children);
+	return err;
+}
+
+static int freeze(struct ck_image *img, pid_t pid)
+{
+	struct ck_proc *p;
+	int err;
+
+	img->procs = calloc(1, sizeof(*img->procs));
+	if (!img->procs)
+		return -ENOMEM;
+	p = &img->procs[0];
+	p->threads = calloc(1, sizeof(*p->threads));
+	p->live = calloc(1, sizeof(*p->live));
+	if (!p->threads || !p->live)
+		return -ENOMEM;
+	img->nprocs = 1;
+	p->rec.pid = pid;
+	p->rec.flags = CKPT_PROC_ROOT;
+	p->rec.nthreads = 1;
+	p->nthreads = 1;
+	p->threads[0].rec.tid = pid;
+	err = remote_seize(&p->threads[0].rt, pid, 0);
+	if (err == -ESRCH)
+		log_err("pid %d: no such process", pid);
+	else if (err == -EPERM)
+		log_err("pid %d: cannot trace it (already traced by a debugger, or not permitted)",
+			pid);
+	else if (err)
+		log_err("pid %d: cannot freeze it: %s", pid, strerror(-err));
+	if (err)
+		return err;
+	if (p->threads[0].rt.group_stopped) {
+		log_err("pid %d: is stopped by job control (resume it first): not supported", pid);
+		return -EOPNOTSUPP;
+	}
+	/* it may have started a thread or a child while being seized */
+	return tree_refuse(pid);
+}
+
+static int inspect(struct ck_proc *p)
+{
+	struct ck_live *live = p->live;
+	long ret;
+	int err;
+
+	err = proc_read_status(p->rec.pid, 0, &live->status);
+	if (!err)
+		err = proc_read_stat(p->rec.pid, 0, &live->stat);
+	if (!err)
+		err = proc_read_smaps(p->rec.pid, &live->maps);
+	if (err) {
+		log_err("pid %d: cannot read its /proc files: %s", p->rec.pid, strerror(-err));
+		return err;
+	}
+	p->rec.ppid = live->stat.ppid;
+	p->rec.pgid = live->stat.pgrp;
+	p->rec.sid = live->stat.session;
+	err = remote_find_syscall_ip(p->rec.pid, &live->maps, &live->syscall_ip);
+	if (err) {
+		log_err("pid %d: found no syscall instruction to run syscalls with", p->rec.pid);
+		return err;
+	}
+	for (uint32_t i = 0; i < p->nthreads; i++)
+		p->threads[i].rt.syscall_ip = live->syscall_ip;
+	err = res_remote(p, NULL, &ret, SYS_mmap, 0, sysconf(_SC_PAGESIZE), PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (!err && ret < 0 && ret > -4096)
+		err = (int)ret;
+	if (err) {
+		log_err("pid %d: cannot map a scratch page in it: %s", p->rec.pid, strerror(-err));
+		return err;
+	}
+	live->scratch = (unsigned long)ret;
+	return 0;
+}
+
+static int unmap_scratch(struct ck_proc *p)
+{
+	long ret;
+	int err;
+
+	if (!p->live || !p->live->scratch)
+		return 0;
+	err = res_remote(p, NULL, &ret, SYS_munmap, p->live->scratch, sysconf(_SC_PAGESIZE), 0, 0,
+			 0, 0);
+	if (!err && ret)
+		err = (int)ret;
+	if (err)
+		log_err("pid %d: cannot unmap the scratch page: %s", p->rec.pid, strerror(-err));
+	else
+		p->live->scratch = 0;
+	return err;
+}
+
+static int collect(struct dump_ctx *ctx)
+{
+	for (uint32_t i = 0; i < ctx->img->nprocs; i++) {
+		struct ck_proc *p = &ctx->img->procs[i];
+		int err = inspect(p);
+
+		for (size_t k = 0; res_table[k] && !err; k++) {
+			const struct res_ops *ops = res_table[k];
+
+			if (ops->collect)
+				err = ops->collect(ctx, p);
+			for (uint32_t t = 0; t < p->nthreads && !err; t++)
+				if (ops->collect_thread)
+					err = ops->collect_thread(ctx, p, &p->threads[t]);
+		}
+		if (!err)
+			err = unmap_scratch(p);
+		if (err)
+			return err;
+	}
+	return fault_hit("checkpoint-collect") ? -EIO : 0;
+}
+
+static int write_meta(struct img_writer *w, struct ck_image *img)
+{
+	int err;
+
+	image_make_header(&img->hdr);
+	err = img_write_header(w, &img->hdr);
+	for (uint32_t i = 0; i < img->nprocs && !err; i++)
+		err = img_write_rec1(w, CKPT_REC_PROC, &img->procs[i].rec,
+				     sizeof(img->procs[i].rec));
+	for (uint32_t i = 0; i < img->nprocs && !err; i++) {
+		struct ck_proc *p = &img->procs[i];
+		struct ckpt_rec_proc_begin b = { .pid = p->rec.pid };
+
+		err = img_write_rec1(w, CKPT_REC_PROC_BEGIN, &b, sizeof(b));
+		for (size_t k = 0; res_table[k] && !err; k++)
+			if (res_table[k]->write)
+				err = res_table[k]->write(w, img, p);
+		for (uint32_t t = 0; t < p->nthreads && !err; t++) {
+			struct ck_thread *th = &p->threads[t];
+
+			err = img_write_rec1(w, CKPT_REC_THREAD, &th->rec, sizeof(th->rec));
+			for (size_t k = 0; res_table[k] && !err; k++)
+				if (res_table[k]->write_thread)
+					err = res_table[k]->write_thread(w, p, th);
+		}
+	}
+	if (!err)
+		err = img_write_mark(w);
+	return err;
+}
+
+static int write_image(struct dump_ctx *ctx, int out_fd)
+{
+	struct img_stream s;
+	struct img_writer w;
+	struct stat st;
+	int err;
+
+	err = img_stream_write_fd(&s, out_fd);
+	if (err)
+		return err;
+	img_writer_init(&w, &s);
+	err = write_meta(&w, ctx->img);
+	if (!err && fault_hit("checkpoint-pages"))
+		err = -EIO;
+	if (!err)
+		err = mm_dump_pages(ctx, &w);
+	if (!err && fault_hit("checkpoint-trailer"))
+		err = -EIO;
+	if (!err)
+		err = img_write_trailer(&w);
+	if (!err && !fstat(out_fd, &st) && S_ISREG(st.st_mode) && fdatasync(out_fd))
+		err = -errno;
+	if (err && err != -ECANCELED && err != -EOPNOTSUPP)
+		log_err("cannot write the image: %s", strerror(-err));
+	img_stream_release(&s);
+	return err;
+}
+
+static void release_live(struct ck_proc *p)
+{
+	if (!p->live)
+		return;
+	proc_status_release(&p->live->status);
+	proc_maps_release(&p->live->maps);
+	free(p->live->runs);
+	free(p->live);
+	p->live = NULL;
+}
+
+/* Lets every thread go exactly as it was. */
+static int thaw(struct ck_image *img)
+{
+	int ret = 0;
+
+	for (uint32_t i = 0; i < img->nprocs; i++) {
+		struct ck_proc *p = &img->procs[i];
+
+		if (p->live && p->live->scratch && p->threads[0].rt.seized)
+			unmap_scratch(p);
+		for (uint32_t t = 0; t < p->nthreads; t++) {
+			int err = remote_release(&p->threads[t].rt);
+
+			if (err && err != -ESRCH) {
+				log_err("pid %d tid %d: cannot resume it: %s", p->rec.pid,
+					p->threads[t].rt.tid, strerror(-err));
+				ret = err;
+			}
+		}
+	}
+	return ret;
+}
+
+static int kill_tree(struct ck_image *img)
+{
+	for (uint32_t i = 0; i < img->nprocs; i++)
+		kill(img->procs[i].rec.pid, SIGKILL);
+	for (uint32_t i = 0; i < img->nprocs; i++) {
+		struct ck_proc *p = &img->procs[i];
+
+		for (uint32_t t = 0; t < p->nthreads; t++) {
+			struct remote_task *rt = &p->threads[t].rt;
+
+			while (rt->seized) {
+				int status;
+
+				if (remote_wait(rt->tid, &status))
+					break;
+				if (WIFEXITED(status) || WIFSIGNALED(status))
+					rt->seized = false;
+				else
+					ptrace(PTRACE_CONT, rt->tid, 0, 0);
+			}
+		}
+	}
+	return 0;
+}
+
+int ckpt_checkpoint(pid_t pid, int out_fd, unsigned int flags)
+{
+	struct ck_image img = { 0 };
+	struct dump_ctx ctx = { .img = &img, .flags = flags };
+	int err;
+
+	objhash_init(&img.objs);
+	if (flags & ~CKPT_CHECKPOINT_KILL)
+		return -EINVAL;
+	err = tree_refuse(pid);
+	if (!err)
+		err = freeze(&img, pid);
+	if (!err && fault_hit("checkpoint-freeze"))
+		err = -EIO;
+	if (!err)
+		err = collect(&ctx);
+	if (!err)
+		err = write_image(&ctx, out_fd);
+	if (!err && (flags & CKPT_CHECKPOINT_KILL)) {
+		kill_tree(&img);
+	} else {
+		int terr = thaw(&img);
+
+		if (!err)
+			err = terr;
+	}
+	for (uint32_t i = 0; i < img.nprocs; i++)
+		release_live(&img.procs[i]);
+	model_release(&img);
+	return err;
+}

@@ -1,0 +1,139 @@
+/*
+ * model.h: the task-tree model, the one representation of a checkpointed
+ * tree that every part of ckpt shares. Checkpoint fills it from live
+ * processes and serializes it; restart and show parse an image into it.
+ * Fixed parts are kept in their on-disk record structs (ckpt_image.h), so
+ * the model and the format cannot drift apart.
+ *
+ * Resource files (src/res/) fill and consume their part of it; checkpoint
+ * keeps what it holds on the live tree in struct ck_live, restart what it
+ * holds on the new one in struct ck_rst.
+ */
+#ifndef CORE_MODEL_H
+#define CORE_MODEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "ckpt_image.h"
+#include "core/objhash.h"
+#include "proc/proc.h"
+#include "remote/remote.h"
+
+#define CK_NRLIMITS 16
+
+struct ck_sigqueue {
+	uint32_t count;
+	uint8_t (*info)[CKPT_SIGINFO_SIZE];
+};
+
+struct ck_thread {
+	struct ckpt_rec_thread rec;
+	struct ckpt_rec_x86_regs regs;
+	bool has_regs;
+	void *xstate;
+	uint32_t xstate_len;
+	struct ck_sigqueue pending;
+	struct remote_task rt; /* the traced thread, at checkpoint and at restart */
+};
+
+/* An open file description (OBJ_FILE) */
+struct ck_file {
+	struct ck_obj obj;
+	struct ckpt_rec_file rec;
+	char *path;
+	pid_t dump_pid; /* checkpoint: where it was first seen, for kcmp */
+	int dump_fd;
+};
+
+/* A shared memory object (OBJ_SHMEM) */
+struct ck_shmem {
+	struct ck_obj obj;
+	struct ckpt_rec_shmem rec;
+	int dump_fd; /* checkpoint: a descriptor to read its pages from */
+};
+
+struct ck_vma {
+	struct ckpt_rec_vma rec;
+	char *name;
+	struct ck_shmem *shmem; /* CKPT_VMA_SHANON */
+	int temp_fd;            /* restart: descriptor the blob maps it from, or -1 */
+	uint32_t tmp_prot;      /* restart: protection while pages are written */
+};
+
+struct ck_fd {
+	struct ckpt_rec_fd rec;
+	struct ck_file *file; /* NULL when external */
+};
+
+/* Records a process section must have: bit (1 << CK_HAVE_x) in ck_proc.have */
+enum ck_have {
+	CK_HAVE_CREDS,
+	CK_HAVE_RLIMITS,
+	CK_HAVE_FS,
+	CK_HAVE_MM,
+	CK_HAVE_SIGACTIONS,
+	CK_HAVE_COUNT
+};
+
+struct ck_live;
+struct ck_rst;
+
+struct ck_proc {
+	struct ckpt_rec_proc rec;
+	bool has_section;
+	uint32_t have;
+	struct ck_thread *threads;
+	uint32_t nthreads;
+	struct ckpt_rec_creds creds;
+	uint32_t *groups;
+	struct ckpt_rlimit rlim[CK_NRLIMITS];
+	uint32_t nrlim;
+	struct ckpt_rec_fs fs;
+	char *cwd, *root;
+	struct ckpt_rec_mm mm;
+	uint8_t *auxv;
+	char *exe;
+	struct ck_vma *vmas;
+	uint32_t nvmas;
+	struct ck_fd *fds;
+	uint32_t nfds;
+	struct ckpt_rec_sigactions sigact;
+	struct ck_sigqueue shared_pending;
+	struct ck_live *live; /* checkpoint only */
+	struct ck_rst *rst;   /* restart only */
+};
+
+struct ck_image {
+	struct ckpt_hdr_image hdr;
+	struct ck_proc *procs; /* parents before children */
+	uint32_t nprocs;
+	struct objhash objs;
+	uint64_t pages; /* page data records' pages, in total */
+};
+
+/* What checkpoint holds on a live, frozen process. */
+struct page_run {
+	unsigned long start, end;
+	uint64_t categories; /* PAGE_IS_* */
+};
+
+struct ck_live {
+	struct proc_status status;
+	struct proc_stat stat;
+	struct proc_maps maps;
+	struct page_run *runs; /* pages worth saving, address order */
+	size_t nruns;
+	unsigned long syscall_ip;
+	unsigned long scratch; /* a page mapped in the process for syscall results */
+};
+
+struct ck_proc *model_find_proc(const struct ck_image *img, pid_t pid);
+void model_release(struct ck_image *img);
+void model_sigqueue_release(struct ck_sigqueue *q);
+int model_sigqueue_add(struct ck_sigqueue *q, const void *info);
+/* "pid 42" or "pid 42 tid 43", for messages */
+const char *model_task_name(const struct ck_proc *p, const struct ck_thread *t, char *buf,
+			    size_t len);
+
+#endif

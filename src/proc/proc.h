@@ -1,0 +1,111 @@
+/*
+ * proc.h: parsers for the /proc files ckpt reads, returning plain structs.
+ * Each parser has a form that takes the file's text (for unit tests) and a
+ * form that reads the file of a given pid. They know nothing of ptrace or
+ * images.
+ */
+#ifndef PROC_PROC_H
+#define PROC_PROC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* /proc/PID/status, the fields ckpt uses */
+struct proc_status {
+	char name[64];
+	char state;
+	unsigned int umask;
+	pid_t tgid, ppid, tracer;
+	uint32_t uid[4], gid[4]; /* real, effective, saved, fs */
+	uint32_t *groups;        /* malloc'd */
+	unsigned int ngroups;
+	unsigned int threads;
+	uint64_t sigpnd, shdpnd, sigblk, sigign, sigcgt;
+	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
+	int no_new_privs;
+	int seccomp;
+	int seccomp_filters;
+	pid_t nspid_depth; /* number of pid namespace levels (entries in NSpid) */
+};
+
+int proc_parse_status(const char *text, struct proc_status *ret);
+int proc_read_status(pid_t pid, pid_t tid, struct proc_status *ret);
+void proc_status_release(struct proc_status *st);
+
+/* /proc/PID/stat */
+struct proc_stat {
+	char comm[64];
+	char state;
+	pid_t ppid, pgrp, session;
+	int tty_nr;
+	unsigned int flags;
+	long priority, nice;
+	unsigned long long start_time;
+	unsigned int rt_priority, policy;
+	unsigned long start_code, end_code, start_stack;
+	unsigned long start_data, end_data, start_brk;
+	unsigned long arg_start, arg_end, env_start, env_end;
+	int exit_code;
+	long num_threads;
+};
+
+int proc_parse_stat(const char *text, struct proc_stat *ret);
+int proc_read_stat(pid_t pid, pid_t tid, struct proc_stat *ret);
+
+/* VmFlags of /proc/PID/smaps, one bit per two-letter code */
+enum proc_vmflag {
+	VMF_RD, VMF_WR, VMF_EX, VMF_SH, VMF_MR, VMF_MW, VMF_ME, VMF_MS, VMF_GD, VMF_PF,
+	VMF_LO, VMF_IO, VMF_SR, VMF_RR, VMF_DC, VMF_DE, VMF_AC, VMF_NR, VMF_HT, VMF_SF,
+	VMF_AR, VMF_WF, VMF_DD, VMF_SD, VMF_MM, VMF_HG, VMF_NH, VMF_MG, VMF_UM, VMF_UW,
+	VMF_UI, VMF_SS, VMF_SL, VMF_LF, VMF_DP, VMF_BT, VMF_MT, VMF_GU, VMF_UNKNOWN,
+	VMF_COUNT
+};
+#define VMF(f) (1ULL << VMF_##f)
+
+struct proc_vma {
+	unsigned long start, end;
+	unsigned long long pgoff;
+	unsigned int prot; /* PROT_* */
+	bool shared;
+	unsigned int dev_major, dev_minor;
+	unsigned long long ino;
+	uint64_t vmflags;
+	char *name; /* malloc'd: path, "[vdso]", "[anon:x]", or NULL */
+	bool deleted; /* " (deleted)" was stripped from name */
+};
+
+struct proc_maps {
+	struct proc_vma *vmas;
+	size_t count;
+};
+
+/* Parses smaps (or maps, which leaves vmflags 0). */
+int proc_parse_smaps(const char *text, struct proc_maps *ret);
+int proc_read_smaps(pid_t pid, struct proc_maps *ret);
+void proc_maps_release(struct proc_maps *m);
+const char *proc_vmflag_name(enum proc_vmflag f);
+
+/* /proc/PID/fdinfo/FD */
+struct proc_fdinfo {
+	unsigned long long pos;
+	unsigned int flags; /* octal "flags:" field */
+	int mnt_id;
+	unsigned long long ino;
+	bool has_locks; /* "lock:" lines */
+};
+
+int proc_parse_fdinfo(const char *text, struct proc_fdinfo *ret);
+int proc_read_fdinfo(pid_t pid, int fd, struct proc_fdinfo *ret);
+
+/* Whitespace-separated decimal numbers, such as /proc/PID/task/TID/children.
+ * *ret is malloc'd. */
+int proc_parse_pid_list(const char *text, pid_t **ret, size_t *ret_count);
+int proc_read_children(pid_t pid, pid_t tid, pid_t **ret, size_t *ret_count);
+/* The entries of /proc/PID/task, sorted. */
+int proc_list_tasks(pid_t pid, pid_t **ret, size_t *ret_count);
+/* The open descriptors of /proc/PID/fd, sorted. */
+int proc_list_fds(pid_t pid, int **ret, size_t *ret_count);
+
+#endif

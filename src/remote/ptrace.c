@@ -1,0 +1,232 @@
+/*
+ * ptrace.c: seizing, remote syscalls and release.
+ *
+ * Freezing: PTRACE_SEIZE (no SIGSTOP is sent), then PTRACE_INTERRUPT. A
+ * signal that is being delivered at that moment shows up as a
+ * signal-delivery-stop first; it is passed on, as if we were not there,
+ * and the thread is interrupted again.
+ *
+ * Remote syscalls: all signals are blocked first (PTRACE_SETSIGMASK, which
+ * also drops a sigsuspend's temporary mask), so nothing is dequeued behind
+ * our back. The registers are set to run the syscall at a known syscall
+ * instruction with orig_rax = -1, so the kernel's signal code does not try
+ * to restart anything, and the thread runs to the syscall-exit stop.
+ *
+ * Release: the original registers and mask go back. A thread whose
+ * registers changed is no longer inside the kernel's signal handling, where
+ * an interrupted syscall is restarted; so it is made to pass through it
+ * once more: PTRACE_INTERRUPT and PTRACE_CONT stop it again inside
+ * get_signal(), and detaching from there lets the kernel restart the
+ * syscall (or deliver a signal first) exactly as it would have.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <linux/ptrace.h>
+#include "arch/x86_64/arch.h"
+#include "remote/remote.h"
+#include "util/log.h"
+
+#define MAX_SIGNAL_STOPS 1000
+
+int remote_wait(pid_t tid, int *ret_status)
+{
+	for (;;) {
+		int status;
+		pid_t r = waitpid(tid, &status, __WALL);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		*ret_status = status;
+		return 0;
+	}
+}
+
+static bool is_group_stop_sig(int sig)
+{
+	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+}
+
+int remote_seize(struct remote_task *t, pid_t tid, unsigned int options)
+{
+	long opts = PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP;
+	int status, err;
+
+	memset(t, 0, sizeof(*t));
+	t->tid = tid;
+	if (options & REMOTE_EXITKILL)
+		opts |= PTRACE_O_EXITKILL;
+	if (ptrace(PTRACE_SEIZE, tid, 0, opts))
+		return -errno;
+	t->seized = true;
+	for (int i = 0; i < MAX_SIGNAL_STOPS; i++) {
+		if (ptrace(PTRACE_INTERRUPT, tid, 0, 0))
+			return -errno;
+		err = remote_wait(tid, &status);
+		if (err)
+			return err;
+		if (WIFEXITED(status) || WIFSIGNALED(status)) {
+			t->seized = false;
+			return -ESRCH;
+		}
+		if (status >> 16 == PTRACE_EVENT_STOP) {
+			t->group_stopped = is_group_stop_sig(WSTOPSIG(status));
+			break;
+		}
+		/* a signal-delivery-stop: let the signal through and stop again */
+		if (ptrace(PTRACE_CONT, tid, 0, WSTOPSIG(status)))
+			return -errno;
+		if (i == MAX_SIGNAL_STOPS - 1)
+			return -EBUSY;
+	}
+	err = arch_get_regs(tid, &t->regs);
+	if (err)
+		return err;
+	if (ptrace(PTRACE_GETSIGMASK, tid, sizeof(t->sigmask), &t->sigmask))
+		return -errno;
+	return 0;
+}
+
+int remote_wait_stop(struct remote_task *t, int *ret_sig)
+{
+	int status, err = remote_wait(t->tid, &status);
+
+	if (err)
+		return err;
+	if (WIFEXITED(status) || WIFSIGNALED(status)) {
+		t->seized = false;
+		return -ESRCH;
+	}
+	*ret_sig = WSTOPSIG(status);
+	return 0;
+}
+
+/* Resumes with req and waits for a syscall stop, holding back signals that
+ * interfere (only unblockable ones can). */
+static int run_to_syscall_stop(struct remote_task *t, int req)
+{
+	for (;;) {
+		int status, err;
+
+		if (ptrace(req, t->tid, 0, 0))
+			return -errno;
+		err = remote_wait(t->tid, &status);
+		if (err)
+			return err;
+		if (WIFEXITED(status) || WIFSIGNALED(status)) {
+			t->seized = false;
+			return -ESRCH;
+		}
+		if (WSTOPSIG(status) == (SIGTRAP | 0x80))
+			return 0;
+		if (status >> 16 == 0)
+			t->reinject_sig = WSTOPSIG(status);
+		req = PTRACE_SYSCALL;
+	}
+}
+
+int remote_syscall(struct remote_task *t, long *ret, long nr, long a1, long a2, long a3, long a4,
+		   long a5, long a6)
+{
+	const long args[6] = { a1, a2, a3, a4, a5, a6 };
+	struct user_regs_struct r = t->regs;
+	int err;
+
+	if (!t->mask_changed) {
+		uint64_t all = ~0ULL;
+
+		if (ptrace(PTRACE_SETSIGMASK, t->tid, sizeof(all), &all))
+			return -errno;
+		t->mask_changed = true;
+	}
+	arch_setup_syscall(&r, t->syscall_ip, nr, args);
+	err = arch_set_regs(t->tid, &r);
+	if (err)
+		return err;
+	t->regs_changed = true;
+	err = run_to_syscall_stop(t, PTRACE_SYSCALL);
+	if (!err)
+		err = run_to_syscall_stop(t, PTRACE_SYSCALL);
+	if (!err)
+		err = arch_get_regs(t->tid, &r);
+	if (err)
+		return err;
+	*ret = arch_syscall_result(&r);
+	return 0;
+}
+
+/* Passes the thread through get_signal() once more; returns the signal
+ * that stopped it there if it was not our interrupt. */
+static int restop_in_signal_code(struct remote_task *t, int *ret_sig)
+{
+	int status, err;
+
+	*ret_sig = 0;
+	if (ptrace(PTRACE_INTERRUPT, t->tid, 0, 0) || ptrace(PTRACE_CONT, t->tid, 0, 0))
+		return -errno;
+	err = remote_wait(t->tid, &status);
+	if (err)
+		return err;
+	if (WIFEXITED(status) || WIFSIGNALED(status)) {
+		t->seized = false;
+		return -ESRCH;
+	}
+	if (status >> 16 == 0)
+		*ret_sig = WSTOPSIG(status);
+	return 0;
+}
+
+int remote_detach(struct remote_task *t)
+{
+	int sig = t->reinject_sig;
+
+	if (!t->seized)
+		return 0;
+	t->seized = false;
+	return ptrace(PTRACE_DETACH, t->tid, 0, sig) ? -errno : 0;
+}
+
+int remote_release(struct remote_task *t)
+{
+	int err = 0, sig;
+
+	if (!t->seized)
+		return 0;
+	if (t->regs_changed) {
+		err = arch_set_regs(t->tid, &t->regs);
+		if (err)
+			return err;
+		t->regs_changed = false;
+	}
+	if (t->mask_changed) {
+		if (ptrace(PTRACE_SETSIGMASK, t->tid, sizeof(t->sigmask), &t->sigmask))
+			return -errno;
+		t->mask_changed = false;
+		err = restop_in_signal_code(t, &sig);
+		if (err)
+			return err;
+		if (sig && !t->reinject_sig)
+			t->reinject_sig = sig;
+	}
+	return remote_detach(t);
+}
+
+int remote_resume_restarted(struct remote_task *t, const struct user_regs_struct *regs)
+{
+	int err, sig;
+
+	t->regs = *regs;
+	err = arch_set_regs(t->tid, regs);
+	if (err)
+		return err;
+	err = restop_in_signal_code(t, &sig);
+	if (err)
+		return err;
+	if (sig && !t->reinject_sig)
+		t->reinject_sig = sig;
+	return 0;
+}

@@ -1,0 +1,65 @@
+/*
+ * remote.h: control of a stopped task through ptrace. Seize and freeze a
+ * thread without it noticing, run syscalls inside it, read and write its
+ * memory, and release it exactly as it was: a thread stopped inside a
+ * blocking syscall goes back into that syscall, as the kernel itself
+ * would have done. Knows nothing of images.
+ */
+#ifndef REMOTE_REMOTE_H
+#define REMOTE_REMOTE_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/user.h>
+
+struct proc_maps;
+
+struct remote_task {
+	pid_t tid;
+	struct user_regs_struct regs; /* as found when frozen */
+	uint64_t sigmask;             /* blocked signals as found when frozen */
+	bool seized;
+	bool group_stopped;   /* was in a job-control stop */
+	bool regs_changed;    /* a remote syscall ran: registers must go back */
+	bool mask_changed;    /* signals are blocked for remote syscalls */
+	int reinject_sig;     /* a signal that arrived while we worked, to deliver on release */
+	unsigned long syscall_ip; /* address of a syscall instruction in the task */
+};
+
+/* Options for remote_seize */
+#define REMOTE_EXITKILL (1U << 0) /* the task dies if ckpt dies (restart) */
+
+/* Seize tid and stop it. Signals that arrive while it stops are delivered
+ * as usual. Fails with -ESRCH if it exits, -EPERM if someone traces it. */
+int remote_seize(struct remote_task *t, pid_t tid, unsigned int options);
+/* Attach to a task that is stopped with a pending SIGTRAP of its own (the
+ * restorer blob's int3) right after PTRACE_SEIZE. */
+int remote_wait_stop(struct remote_task *t, int *ret_sig);
+/* Runs nr(args...) in the task; the result (or -errno) goes to *ret. */
+int remote_syscall(struct remote_task *t, long *ret, long nr, long a1, long a2, long a3, long a4,
+		   long a5, long a6);
+/* Puts registers and signal mask back and detaches. The task continues
+ * exactly where it was; a signal that came meanwhile is delivered. */
+int remote_release(struct remote_task *t);
+/* Detaches leaving registers as the caller set them (restart): the
+ * registers hold a syscall interrupted with -ERESTART*, which the kernel
+ * restarts (or fails with EINTR for a handled signal) as it would have. */
+int remote_resume_restarted(struct remote_task *t, const struct user_regs_struct *regs);
+int remote_detach(struct remote_task *t);
+
+/* Finds a syscall instruction the task can execute: in its vdso, else in
+ * any executable mapping. */
+int remote_find_syscall_ip(pid_t pid, const struct proc_maps *maps, unsigned long *ret_ip);
+
+/* Memory of another process: process_vm_readv/writev, falling back to
+ * /proc/PID/mem for pages the owner cannot read (PROT_NONE). */
+int remote_read(pid_t pid, unsigned long addr, void *buf, size_t len);
+int remote_write(pid_t pid, unsigned long addr, const void *buf, size_t len);
+
+/* Waits for a ptrace stop or exit of tid; returns the wait status. */
+int remote_wait(pid_t tid, int *ret_status);
+
+#endif

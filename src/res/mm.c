@@ -1,0 +1,1210 @@
+/*
+ * mm.c: the address space of a process: its memory areas, their contents,
+ * and the mm fields (brk, argument and environment ranges, auxv,
+ * executable).
+ *
+ * Checkpoint lists the areas from smaps and finds the pages worth saving
+ * with PAGEMAP_SCAN: present or swapped private pages, never the zero page
+ * and never file pages nobody wrote to (those stay in the file). Shared
+ * anonymous memory is an object of its own, saved once through its file.
+ * Special mappings (vdso, vvar) are never copied: restart moves the new
+ * process's own into place, which is right as long as the kernel is the
+ * same (sizes are checked).
+ *
+ * Restart builds the address space from the restorer blob: park the
+ * special mappings, unmap everything else, move the specials to their
+ * saved addresses, map every area (writable while pages are written),
+ * trap; the tracer streams the pages in; then protections, madvise flags,
+ * locks, names, seals and the mm fields (PR_SET_MM_MAP) follow.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+#include <linux/prctl.h>
+#include "arch/x86_64/arch.h"
+#include "res/mm.h"
+#include "res/res.h"
+#include "util/compat.h"
+#include "util/io.h"
+#include "util/log.h"
+
+#define SCAN_VEC 1024
+#define IO_CHUNK (512U << 10)
+#define MAX_NAME 4096
+#define MAX_AUXV 4096
+#define MIN_ADDR 0x1000UL
+
+static unsigned long page_size(void)
+{
+	return (unsigned long)sysconf(_SC_PAGESIZE);
+}
+
+/* ---- checkpoint ---- */
+
+static void release_shmem(struct ck_obj *obj)
+{
+	struct ck_shmem *s = (struct ck_shmem *)obj;
+
+	if (s->dump_fd >= 0)
+		close(s->dump_fd);
+	if (obj->fd >= 0)
+		close(obj->fd);
+	free(s);
+}
+
+static struct ck_shmem *new_shmem(void)
+{
+	struct ck_shmem *s = calloc(1, sizeof(*s));
+
+	if (s) {
+		s->obj.kind = OBJ_SHMEM;
+		s->obj.fd = -1;
+		s->obj.release = release_shmem;
+		s->dump_fd = -1;
+	}
+	return s;
+}
+
+/* Data ranges of a shmem file: calls fn for each [off, end). */
+static int each_data_range(int fd, uint64_t size, int (*fn)(void *arg, uint64_t off, uint64_t end),
+			   void *arg)
+{
+	off_t pos = 0;
+
+	while ((uint64_t)pos < size) {
+		off_t data = lseek(fd, pos, SEEK_DATA), hole;
+		int err;
+
+		if (data < 0)
+			return errno == ENXIO ? 0 : -errno;
+		hole = lseek(fd, data, SEEK_HOLE);
+		if (hole < 0)
+			return -errno;
+		if ((uint64_t)hole > size)
+			hole = (off_t)size;
+		err = fn(arg, (uint64_t)data, (uint64_t)hole);
+		if (err)
+			return err;
+		pos = hole;
+	}
+	return 0;
+}
+
+static int count_range(void *arg, uint64_t off, uint64_t end)
+{
+	*(uint64_t *)arg += (end - off) / page_size();
+	return 0;
+}
+
+static int collect_shmem(struct dump_ctx *ctx, struct ck_proc *p, struct ck_vma *v,
+			 const struct proc_vma *pv)
+{
+	uint64_t dev = makedev(pv->dev_major, pv->dev_minor);
+	struct ck_shmem *s = (struct ck_shmem *)objhash_find(&ctx->img->objs, OBJ_SHMEM, dev,
+							     pv->ino, NULL, NULL);
+	char path[96];
+	struct stat st;
+	int err;
+
+	if (s) {
+		v->shmem = s;
+		return 0;
+	}
+	s = new_shmem();
+	if (!s)
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", p->rec.pid, pv->start, pv->end);
+	s->dump_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (s->dump_fd < 0 || fstat(s->dump_fd, &st)) {
+		err = -errno;
+		log_err("pid %d: shared memory at 0x%lx: cannot open it: %s", p->rec.pid, pv->start,
+			strerror(errno));
+		release_shmem(&s->obj);
+		return err;
+	}
+	s->obj.key[0] = dev;
+	s->obj.key[1] = pv->ino;
+	s->rec.kind = CKPT_SHMEM_ANON;
+	s->rec.size = (uint64_t)st.st_size;
+	err = each_data_range(s->dump_fd, s->rec.size, count_range, &s->rec.npages);
+	if (!err)
+		err = objhash_add(&ctx->img->objs, &s->obj);
+	if (err) {
+		release_shmem(&s->obj);
+		return err;
+	}
+	v->shmem = s;
+	return 0;
+}
+
+static int refuse_vma(struct ck_proc *p, const struct proc_vma *pv, const char *why)
+{
+	log_err("pid %d: memory 0x%lx-0x%lx%s%s: %s", p->rec.pid, pv->start, pv->end,
+		pv->name ? " " : "", pv->name ? pv->name : "", why);
+	return -EOPNOTSUPP;
+}
+
+static const struct {
+	enum proc_vmflag vmf;
+	uint32_t flag;
+} vmflag_map[] = {
+	{ VMF_GD, CKPT_VMA_GROWSDOWN }, { VMF_LO, CKPT_VMA_LOCKED },
+	{ VMF_LF, CKPT_VMA_LOCKONFAULT }, { VMF_DC, CKPT_VMA_DONTFORK },
+	{ VMF_DD, CKPT_VMA_DONTDUMP },	{ VMF_WF, CKPT_VMA_WIPEONFORK },
+	{ VMF_HG, CKPT_VMA_HUGEPAGE },	{ VMF_NH, CKPT_VMA_NOHUGEPAGE },
+	{ VMF_MG, CKPT_VMA_MERGEABLE }, { VMF_SR, CKPT_VMA_SEQUENTIAL },
+	{ VMF_RR, CKPT_VMA_RANDOM },	{ VMF_NR, CKPT_VMA_NORESERVE },
+	{ VMF_SL, CKPT_VMA_SEALED },
+};
+
+static bool is_special_name(const char *n)
+{
+	return n && n[0] == '[' && strcmp(n, "[heap]") && strcmp(n, "[stack]") &&
+	       strncmp(n, "[anon:", 6) && strncmp(n, "[anon_shmem:", 12) && strncmp(n, "[stack:", 7);
+}
+
+/* Fills v from the smaps entry pv; *skip when the area is not saved. */
+static int classify(struct dump_ctx *ctx, struct ck_proc *p, const struct proc_vma *pv,
+		    struct ck_vma *v, bool *skip)
+{
+	const uint64_t refused = VMF(IO) | VMF(PF) | VMF(MM) | VMF(HT) | VMF(UM) | VMF(UW) |
+				 VMF(UI) | VMF(SS) | VMF(SF);
+	const char *name = pv->name;
+	char path[96];
+	int err;
+
+	*skip = false;
+	memset(v, 0, sizeof(*v));
+	v->temp_fd = -1;
+	v->rec.start = pv->start;
+	v->rec.end = pv->end;
+	v->rec.prot = pv->prot;
+	for (size_t i = 0; i < sizeof(vmflag_map) / sizeof(vmflag_map[0]); i++)
+		if (pv->vmflags & (1ULL << vmflag_map[i].vmf))
+			v->rec.flags |= vmflag_map[i].flag;
+	if (pv->shared)
+		v->rec.flags |= CKPT_VMA_SHARED;
+
+	if (name && (!strcmp(name, "[vsyscall]") || !strcmp(name, "[uprobes]"))) {
+		*skip = true;
+		return 0;
+	}
+	if (is_special_name(name)) {
+		v->rec.kind = CKPT_VMA_SPECIAL;
+		v->name = strdup(name);
+		return v->name ? 0 : -ENOMEM;
+	}
+	if (pv->vmflags & refused) {
+		for (int f = 0; f < VMF_COUNT; f++)
+			if (pv->vmflags & refused & (1ULL << f)) {
+				char why[64];
+
+				snprintf(why, sizeof(why), "areas flagged '%s' are not supported",
+					 proc_vmflag_name(f));
+				return refuse_vma(p, pv, why);
+			}
+	}
+	if (name && !strncmp(name, "[anon", 5)) {
+		const char *n = strchr(name, ':') + 1;
+
+		v->rec.flags |= CKPT_VMA_ANON_NAME;
+		v->name = strndup(n, strlen(n) - 1);
+		if (!v->name)
+			return -ENOMEM;
+	}
+	if (pv->shared && (!name || name[0] != '/' || !strcmp(name, "/dev/zero"))) {
+		if (!pv->deleted && !(name && !strncmp(name, "[anon_shmem:", 12)))
+			return refuse_vma(p, pv, "unknown shared memory: not supported");
+		v->rec.kind = CKPT_VMA_SHANON;
+		v->rec.pgoff = pv->pgoff;
+		return collect_shmem(ctx, p, v, pv);
+	}
+	if (!name || name[0] != '/') {
+		v->rec.kind = CKPT_VMA_ANON;
+		return 0;
+	}
+	if (!strncmp(name, "/memfd:", 7))
+		return refuse_vma(p, pv, "memfd mappings are not supported");
+	if (!strncmp(name, "/SYSV", 5))
+		return refuse_vma(p, pv, "System V shared memory is not supported");
+	{
+		struct stat st;
+
+		snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", p->rec.pid, pv->start,
+			 pv->end);
+		free(v->name);
+		err = res_link_path(path, &v->name, &st);
+		if (err == -ENOENT)
+			return refuse_vma(p, pv, "mapped file was deleted or is not reachable "
+						 "from ckpt's root: not supported");
+		if (err) {
+			log_err("pid %d: memory 0x%lx: cannot inspect its file: %s", p->rec.pid,
+				pv->start, strerror(-err));
+			return err;
+		}
+		if (!S_ISREG(st.st_mode))
+			return refuse_vma(p, pv, "mappings of devices are not supported");
+		v->rec.kind = CKPT_VMA_FILE;
+		v->rec.pgoff = pv->pgoff;
+		v->rec.fid.dev = st.st_dev;
+		v->rec.fid.ino = st.st_ino;
+		v->rec.fid.size = (uint64_t)st.st_size;
+		v->rec.fid.mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+		if (pv->vmflags & VMF(MW))
+			v->rec.flags |= CKPT_VMA_MAYWRITE;
+	}
+	return 0;
+}
+
+static bool worth_saving(const struct ck_vma *v, uint64_t cat)
+{
+	if (cat & PAGE_IS_SWAPPED)
+		return true;
+	if (!(cat & PAGE_IS_PRESENT) || cat & PAGE_IS_PFNZERO)
+		return false;
+	/* in a private file mapping, only pages written to (now anonymous) */
+	return v->rec.kind == CKPT_VMA_ANON || !(cat & PAGE_IS_FILE);
+}
+
+/* Adds a run, merging it with the previous one from index first on (runs
+ * never span two areas: a page record belongs to one). */
+static int add_run(struct ck_live *live, size_t first, unsigned long start, unsigned long end,
+		   uint64_t cat)
+{
+	struct page_run *last = live->nruns > first ? &live->runs[live->nruns - 1] : NULL;
+
+	if (last && last->end == start) {
+		last->end = end;
+		return 0;
+	}
+	if (!(live->nruns & (live->nruns - 1)) || !live->nruns) {
+		size_t cap = live->nruns ? live->nruns * 2 : 64;
+		struct page_run *n;
+
+		if (cap < 64)
+			cap = 64;
+		n = realloc(live->runs, cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		live->runs = n;
+	}
+	live->runs[live->nruns++] = (struct page_run){ start, end, cat };
+	return 0;
+}
+
+static int scan_vma(struct ck_proc *p, int pagemap, struct ck_vma *v, struct page_region *vec)
+{
+	static bool no_guard;
+	uint64_t pos = v->rec.start, ps = page_size();
+	size_t first = p->live->nruns;
+
+	while (pos < v->rec.end) {
+		struct pm_scan_arg a = {
+			.size = sizeof(a),
+			.start = pos,
+			.end = v->rec.end,
+			.vec = (uint64_t)(uintptr_t)vec,
+			.vec_len = SCAN_VEC,
+			.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED |
+					       (no_guard ? 0 : PAGE_IS_GUARD),
+			.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_FILE |
+				       PAGE_IS_PFNZERO | (no_guard ? 0 : PAGE_IS_GUARD),
+		};
+		long n = ioctl(pagemap, PAGEMAP_SCAN, &a);
+
+		if (n < 0 && errno == EINVAL && !no_guard) {
+			no_guard = true; /* a kernel without guard regions */
+			continue;
+		}
+		if (n < 0) {
+			log_err("pid %d: cannot scan memory at 0x%llx: %s", p->rec.pid,
+				(unsigned long long)pos, strerror(errno));
+			return -errno;
+		}
+		for (long i = 0; i < n; i++) {
+			int err;
+
+			if (vec[i].categories & PAGE_IS_GUARD) {
+				log_err("pid %d: memory 0x%llx-0x%llx: guard pages "
+					"(MADV_GUARD_INSTALL) are not supported",
+					p->rec.pid, (unsigned long long)v->rec.start,
+					(unsigned long long)v->rec.end);
+				return -EOPNOTSUPP;
+			}
+			if (!worth_saving(v, vec[i].categories))
+				continue;
+			err = add_run(p->live, first, vec[i].start, vec[i].end, vec[i].categories);
+			if (err)
+				return err;
+			v->rec.npages += (vec[i].end - vec[i].start) / ps;
+		}
+		if (a.walk_end <= pos)
+			break;
+		pos = a.walk_end;
+	}
+	return 0;
+}
+
+static int collect_mm_fields(struct ck_proc *p)
+{
+	const struct proc_stat *st = &p->live->stat;
+	struct ckpt_rec_mm *m = &p->mm;
+	char path[64];
+	size_t len;
+	struct stat exe_st;
+	long brk;
+	int err;
+
+	m->start_code = st->start_code;
+	m->end_code = st->end_code;
+	m->start_data = st->start_data;
+	m->end_data = st->end_data;
+	m->start_brk = st->start_brk;
+	m->start_stack = st->start_stack;
+	m->arg_start = st->arg_start;
+	m->arg_end = st->arg_end;
+	m->env_start = st->env_start;
+	m->env_end = st->env_end;
+	err = res_remote(p, NULL, &brk, SYS_brk, 0, 0, 0, 0, 0, 0);
+	if (err) {
+		log_err("pid %d: cannot read its program break: %s", p->rec.pid, strerror(-err));
+		return err;
+	}
+	m->brk = (uint64_t)brk;
+	snprintf(path, sizeof(path), "/proc/%d/auxv", p->rec.pid);
+	err = io_slurp(path, (char **)&p->auxv, &len);
+	if (err || len > MAX_AUXV || len % 16) {
+		log_err("pid %d: cannot read its auxiliary vector", p->rec.pid);
+		return err ? err : -EIO;
+	}
+	m->auxv_len = (uint32_t)len;
+	snprintf(path, sizeof(path), "/proc/%d/exe", p->rec.pid);
+	err = res_link_path(path, &p->exe, &exe_st);
+	if (err == -ENOENT) {
+		log_err("pid %d: executable was deleted or is not reachable from ckpt's root: "
+			"not supported", p->rec.pid);
+		return -EOPNOTSUPP;
+	}
+	if (err) {
+		log_err("pid %d: cannot inspect its executable: %s", p->rec.pid, strerror(-err));
+		return err;
+	}
+	m->exe_len = strlen(p->exe);
+	m->exe_id.dev = exe_st.st_dev;
+	m->exe_id.ino = exe_st.st_ino;
+	m->exe_id.size = (uint64_t)exe_st.st_size;
+	m->exe_id.mtime_ns = (int64_t)exe_st.st_mtim.tv_sec * 1000000000 + exe_st.st_mtim.tv_nsec;
+	return 0;
+}
+
+static int collect(struct dump_ctx *ctx, struct ck_proc *p)
+{
+	const struct proc_maps *maps = &p->live->maps;
+	struct page_region *vec;
+	char path[64];
+	int pagemap, err;
+
+	err = collect_mm_fields(p);
+	if (err)
+		return err;
+	p->vmas = calloc(maps->count ? maps->count : 1, sizeof(*p->vmas));
+	vec = malloc(SCAN_VEC * sizeof(*vec));
+	if (!p->vmas || !vec) {
+		free(vec);
+		return -ENOMEM;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", p->rec.pid);
+	pagemap = open(path, O_RDONLY | O_CLOEXEC);
+	if (pagemap < 0) {
+		err = -errno;
+		log_err("pid %d: cannot open its page map: %s", p->rec.pid, strerror(errno));
+		free(vec);
+		return err;
+	}
+	for (size_t i = 0; i < maps->count && !err; i++) {
+		struct ck_vma *v = &p->vmas[p->nvmas];
+		bool skip;
+
+		if (maps->vmas[i].start == p->live->scratch)
+			continue;
+		err = classify(ctx, p, &maps->vmas[i], v, &skip);
+		if (err || skip) {
+			free(v->name);
+			v->name = NULL;
+			continue;
+		}
+		p->nvmas++;
+		if (v->rec.kind == CKPT_VMA_ANON ||
+		    (v->rec.kind == CKPT_VMA_FILE && !(v->rec.flags & CKPT_VMA_SHARED)))
+			err = scan_vma(p, pagemap, v, vec);
+	}
+	close(pagemap);
+	free(vec);
+	if (!err)
+		p->have |= 1U << CK_HAVE_MM;
+	return err;
+}
+
+static int write_rec(struct img_writer *w, struct ck_image *img, struct ck_proc *p)
+{
+	struct iovec iov[3] = {
+		{ .iov_base = &p->mm, .iov_len = sizeof(p->mm) },
+		{ .iov_base = p->auxv, .iov_len = p->mm.auxv_len },
+		{ .iov_base = p->exe, .iov_len = p->mm.exe_len },
+	};
+	int err = img_write_rec(w, CKPT_REC_MM, iov, 3);
+
+	(void)img;
+	for (uint32_t i = 0; i < p->nvmas && !err; i++) {
+		struct ck_vma *v = &p->vmas[i];
+
+		if (v->shmem && !v->shmem->obj.written) {
+			v->shmem->rec.id = v->shmem->obj.id;
+			err = img_write_rec1(w, CKPT_REC_SHMEM, &v->shmem->rec,
+					     sizeof(v->shmem->rec));
+			if (err)
+				break;
+			v->shmem->obj.written = true;
+		}
+		if (v->shmem)
+			v->rec.obj_id = v->shmem->obj.id;
+		v->rec.name_len = v->name ? (uint32_t)strlen(v->name) : 0;
+		iov[0].iov_base = &v->rec;
+		iov[0].iov_len = sizeof(v->rec);
+		iov[1].iov_base = v->name;
+		iov[1].iov_len = v->rec.name_len;
+		err = img_write_rec(w, CKPT_REC_VMA, iov, 2);
+	}
+	return err;
+}
+
+static int dump_proc_pages(struct dump_ctx *ctx, struct img_writer *w, struct ck_proc *p,
+			   void *buf)
+{
+	unsigned long ps = page_size();
+
+	for (size_t i = 0; i < p->live->nruns; i++) {
+		const struct page_run *run = &p->live->runs[i];
+
+		for (unsigned long a = run->start; a < run->end; a += IO_CHUNK) {
+			unsigned long n = run->end - a < IO_CHUNK ? run->end - a : IO_CHUNK;
+			struct ckpt_rec_pages h = { .owner = (uint32_t)p->rec.pid,
+						    .kind = CKPT_PAGES_PROC,
+						    .addr = a,
+						    .npages = n / ps };
+			struct iovec iov[2] = { { &h, sizeof(h) }, { buf, n } };
+			int err;
+
+			if (is_interrupted())
+				return -ECANCELED;
+			err = remote_read(p->rec.pid, a, buf, n);
+			if (err) {
+				log_err("pid %d: cannot read memory at 0x%lx: %s", p->rec.pid, a,
+					strerror(-err));
+				return err;
+			}
+			err = img_write_rec(w, CKPT_REC_PAGES, iov, 2);
+			if (err)
+				return err;
+			ctx->img->pages += n / ps;
+		}
+	}
+	return 0;
+}
+
+struct shmem_dump {
+	struct dump_ctx *ctx;
+	struct img_writer *w;
+	struct ck_shmem *s;
+	void *buf;
+};
+
+static int dump_shmem_range(void *arg, uint64_t off, uint64_t end)
+{
+	struct shmem_dump *d = arg;
+	unsigned long ps = page_size();
+
+	for (uint64_t o = off; o < end; o += IO_CHUNK) {
+		uint64_t n = end - o < IO_CHUNK ? end - o : IO_CHUNK;
+		struct ckpt_rec_pages h = { .owner = d->s->obj.id,
+					    .kind = CKPT_PAGES_SHMEM,
+					    .addr = o,
+					    .npages = n / ps };
+		struct iovec iov[2] = { { &h, sizeof(h) }, { d->buf, n } };
+		ssize_t got = pread(d->s->dump_fd, d->buf, n, (off_t)o);
+		int err;
+
+		if (got != (ssize_t)n) {
+			log_err("cannot read shared memory object %u: %s", d->s->obj.id,
+				got < 0 ? strerror(errno) : "short read");
+			return got < 0 ? -errno : -EIO;
+		}
+		err = img_write_rec(d->w, CKPT_REC_PAGES, iov, 2);
+		if (err)
+			return err;
+		d->ctx->img->pages += n / ps;
+	}
+	return 0;
+}
+
+int mm_dump_pages(struct dump_ctx *ctx, struct img_writer *w)
+{
+	void *buf;
+	int err = 0;
+
+	if (posix_memalign(&buf, page_size(), IO_CHUNK))
+		return -ENOMEM;
+	for (uint32_t i = 0; i < ctx->img->nprocs && !err; i++)
+		err = dump_proc_pages(ctx, w, &ctx->img->procs[i], buf);
+	for (uint32_t id = 1; !err && id <= ctx->img->objs.count; id++) {
+		struct ck_obj *o = objhash_by_id(&ctx->img->objs, id);
+		struct shmem_dump d = { ctx, w, (struct ck_shmem *)o, buf };
+
+		if (o && o->kind == OBJ_SHMEM)
+			err = each_data_range(d.s->dump_fd, d.s->rec.size, dump_shmem_range, &d);
+	}
+	free(buf);
+	return err;
+}
+
+/* ---- image to model ---- */
+
+static int read_mm(struct ck_proc *p, uint32_t type, const void *data, uint32_t len)
+{
+	const struct ckpt_rec_mm *m = data;
+	const uint8_t *tail = (const uint8_t *)(m + 1);
+	int err;
+
+	if (p->have & (1U << CK_HAVE_MM))
+		return res_bad(type, "repeated");
+	err = res_check_len(type, len, sizeof(*m),
+			    len >= sizeof(*m) ? (uint64_t)m->auxv_len + m->exe_len : 0);
+	if (err)
+		return err;
+	if (m->auxv_len > MAX_AUXV || m->auxv_len % 16 || !m->exe_len ||
+	    tail[m->auxv_len] != '/' || memchr(tail + m->auxv_len, 0, m->exe_len))
+		return res_bad(type, "is malformed");
+	p->mm = *m;
+	p->auxv = malloc(m->auxv_len ? m->auxv_len : 1);
+	p->exe = res_strndup(tail + m->auxv_len, m->exe_len);
+	if (!p->auxv || !p->exe)
+		return -ENOMEM;
+	memcpy(p->auxv, tail, m->auxv_len);
+	p->have |= 1U << CK_HAVE_MM;
+	return 0;
+}
+
+static int read_vma(struct ck_image *img, struct ck_proc *p, uint32_t type, const void *data,
+		    uint32_t len)
+{
+	const struct ckpt_rec_vma *r = data;
+	unsigned long ps = page_size();
+	struct ck_vma *n, *v;
+	int err;
+
+	err = res_check_len(type, len, sizeof(*r), len >= sizeof(*r) ? r->name_len : 0);
+	if (err)
+		return err;
+	if (r->start % ps || r->end % ps || r->start >= r->end || r->end > ARCH_TASK_SIZE_47 ||
+	    r->start < MIN_ADDR || r->pgoff % ps || r->prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC) ||
+	    r->flags & ~CKPT_VMA_FLAGS_ALL || r->kind < CKPT_VMA_ANON ||
+	    r->kind > CKPT_VMA_SPECIAL || r->name_len > MAX_NAME ||
+	    r->npages > (r->end - r->start) / ps || memchr(r + 1, 0, r->name_len))
+		return res_bad(type, "is malformed");
+	if ((r->kind == CKPT_VMA_FILE || r->kind == CKPT_VMA_SPECIAL ||
+	     r->flags & CKPT_VMA_ANON_NAME) != (r->name_len != 0))
+		return res_bad(type, "lacks or has a stray name");
+	if ((r->kind == CKPT_VMA_SHANON || r->kind == CKPT_VMA_SPECIAL) && r->npages)
+		return res_bad(type, "has pages of its own");
+	n = realloc(p->vmas, (p->nvmas + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	p->vmas = n;
+	v = &n[p->nvmas];
+	memset(v, 0, sizeof(*v));
+	v->rec = *r;
+	v->temp_fd = -1;
+	if (r->name_len) {
+		v->name = res_strndup(r + 1, r->name_len);
+		if (!v->name)
+			return -ENOMEM;
+	}
+	p->nvmas++;
+	if (r->kind == CKPT_VMA_FILE && v->name[0] != '/')
+		return res_bad(type, "names a relative path");
+	if (r->kind == CKPT_VMA_SPECIAL && v->name[0] != '[')
+		return res_bad(type, "names no special mapping");
+	if (r->kind == CKPT_VMA_SHANON) {
+		struct ck_obj *o = objhash_by_id(&img->objs, r->obj_id);
+
+		if (!o || o->kind != OBJ_SHMEM)
+			return res_bad(type, "refers to an unknown shared memory object");
+		v->shmem = (struct ck_shmem *)o;
+		if (r->pgoff + (r->end - r->start) > v->shmem->rec.size)
+			return res_bad(type, "maps beyond its shared memory object");
+	}
+	return 0;
+}
+
+static int read_shmem(struct ck_image *img, uint32_t type, const void *data, uint32_t len)
+{
+	const struct ckpt_rec_shmem *r = data;
+	struct ck_shmem *s;
+	int err = res_check_len(type, len, sizeof(*r), 0);
+
+	if (err)
+		return err;
+	if (r->kind != CKPT_SHMEM_ANON || !r->size || r->size % page_size() ||
+	    r->size > (1ULL << 46) || r->npages > r->size / page_size())
+		return res_bad(type, "is malformed");
+	s = new_shmem();
+	if (!s)
+		return -ENOMEM;
+	s->rec = *r;
+	s->obj.id = r->id;
+	err = objhash_insert(&img->objs, &s->obj);
+	if (err) {
+		release_shmem(&s->obj);
+		return res_bad(type, "reuses an object id");
+	}
+	return 0;
+}
+
+static int read_rec(struct ck_image *img, struct ck_proc *p, struct ck_thread *t, uint32_t type,
+		    const void *data, uint32_t len)
+{
+	(void)t;
+	if (type == CKPT_REC_SHMEM)
+		return read_shmem(img, type, data, len);
+	if (!p)
+		return res_bad(type, "outside a process");
+	if (type == CKPT_REC_MM)
+		return read_mm(p, type, data, len);
+	return read_vma(img, p, type, data, len);
+}
+
+static int validate(struct ck_image *img, struct ck_proc *p)
+{
+	(void)img;
+	for (uint32_t i = 1; i < p->nvmas; i++) {
+		if (p->vmas[i].rec.start < p->vmas[i - 1].rec.end) {
+			log_err("image is damaged: pid %d: memory areas overlap or are out of order",
+				p->rec.pid);
+			return -EBADMSG;
+		}
+	}
+	return 0;
+}
+
+/* ---- restart ---- */
+
+static const struct proc_vma *own_special(struct rst_ctx *ctx, const char *name)
+{
+	for (size_t i = 0; i < ctx->self_maps.count; i++) {
+		const struct proc_vma *v = &ctx->self_maps.vmas[i];
+
+		if (v->name && !strcmp(v->name, name))
+			return v;
+	}
+	return NULL;
+}
+
+static int check_file(struct ck_proc *p, const char *path, const struct ckpt_file_id *fid,
+		      const char *what)
+{
+	struct stat st;
+
+	if (stat(path, &st)) {
+		log_err("pid %d: %s '%s': %s", p->rec.pid, what, path, strerror(errno));
+		return -errno;
+	}
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != fid->size ||
+	    (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec != fid->mtime_ns) {
+		log_err("pid %d: %s '%s' changed since the checkpoint (size or modification time "
+			"differ)", p->rec.pid, what, path);
+		return -ESTALE;
+	}
+	return 0;
+}
+
+static int check(struct rst_ctx *ctx, struct ck_proc *p)
+{
+	int err = check_file(p, p->exe, &p->mm.exe_id, "executable");
+
+	for (uint32_t i = 0; i < p->nvmas && !err; i++) {
+		const struct ck_vma *v = &p->vmas[i];
+
+		if (v->rec.kind == CKPT_VMA_SPECIAL) {
+			const struct proc_vma *own = own_special(ctx, v->name);
+
+			if (!own) {
+				log_err("pid %d: this kernel gives processes no %s", p->rec.pid,
+					v->name);
+				return -EPROTONOSUPPORT;
+			}
+			if (own->end - own->start != v->rec.end - v->rec.start) {
+				log_err("pid %d: the image's %s has %llu bytes, this kernel's %lu "
+					"(restart needs the same kernel)",
+					p->rec.pid, v->name,
+					(unsigned long long)(v->rec.end - v->rec.start),
+					own->end - own->start);
+				return -EPROTONOSUPPORT;
+			}
+		} else if (v->rec.kind == CKPT_VMA_FILE && !(v->rec.flags & CKPT_VMA_SHARED)) {
+			err = check_file(p, v->name, &v->rec.fid, "mapped file");
+		}
+	}
+	return err;
+}
+
+static void release_mapfile(struct ck_obj *obj)
+{
+	if (obj->fd >= 0)
+		close(obj->fd);
+	free(obj);
+}
+
+/* ckpt's descriptor of a file to map, opened once per file and mode. */
+static int open_mapfile(struct rst_ctx *ctx, struct ck_proc *p, const char *path, bool rw,
+			int *ret_fd)
+{
+	struct stat st;
+	struct ck_obj *o;
+	int fd = open(path, (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	int err;
+
+	if (fd < 0 || fstat(fd, &st)) {
+		err = -errno;
+		log_err("pid %d: cannot open '%s' to map it: %s", p->rec.pid, path,
+			strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return err;
+	}
+	o = objhash_find(&ctx->img->objs, OBJ_MAPFILE, st.st_dev, st.st_ino * 2 + rw, NULL,
+			 NULL);
+	if (o) {
+		close(fd);
+		*ret_fd = o->fd;
+		return 0;
+	}
+	o = calloc(1, sizeof(*o));
+	if (!o) {
+		close(fd);
+		return -ENOMEM;
+	}
+	o->kind = OBJ_MAPFILE;
+	o->key[0] = st.st_dev;
+	o->key[1] = st.st_ino * 2 + rw;
+	o->fd = fd;
+	o->release = release_mapfile;
+	err = objhash_add(&ctx->img->objs, o);
+	if (err) {
+		release_mapfile(o);
+		return err;
+	}
+	*ret_fd = fd;
+	return 0;
+}
+
+/* Creates the shared anonymous memory object in ckpt, to be inherited. */
+static int create_shmem(struct ck_shmem *s)
+{
+	char path[96];
+	void *m = mmap(NULL, s->rec.size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	int err = 0;
+
+	if (m == MAP_FAILED)
+		return -errno;
+	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", (unsigned long)m,
+		 (unsigned long)m + s->rec.size);
+	s->obj.fd = open(path, O_RDWR | O_CLOEXEC);
+	if (s->obj.fd < 0)
+		err = -errno;
+	munmap(m, s->rec.size);
+	if (err)
+		log_err("cannot create shared memory object %u: %s", s->obj.id, strerror(-err));
+	return err;
+}
+
+static int prepare(struct rst_ctx *ctx, struct ck_proc *p)
+{
+	int fd, err;
+
+	err = open_mapfile(ctx, p, p->exe, false, &fd);
+	if (err)
+		return err;
+	p->rst->exe_temp_fd = res_temp_fd(p->rst, fd);
+	if (p->rst->exe_temp_fd < 0)
+		return p->rst->exe_temp_fd;
+	for (uint32_t i = 0; i < p->nvmas; i++) {
+		struct ck_vma *v = &p->vmas[i];
+
+		if (v->rec.kind == CKPT_VMA_FILE) {
+			bool rw = v->rec.flags & CKPT_VMA_SHARED && v->rec.flags & CKPT_VMA_MAYWRITE;
+
+			err = open_mapfile(ctx, p, v->name, rw, &fd);
+		} else if (v->rec.kind == CKPT_VMA_SHANON) {
+			err = v->shmem->obj.fd < 0 ? create_shmem(v->shmem) : 0;
+			fd = v->shmem->obj.fd;
+		} else {
+			continue;
+		}
+		if (err)
+			return err;
+		v->temp_fd = res_temp_fd(p->rst, fd);
+		if (v->temp_fd < 0)
+			return v->temp_fd;
+	}
+	return 0;
+}
+
+static int plan_specials(struct rst_ctx *ctx, struct ck_proc *p, struct blob_plan *bp)
+{
+	int64_t *park = calloc(p->nvmas ? p->nvmas : 1, sizeof(*park));
+	int err = 0;
+
+	if (!park)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < p->nvmas && !err; i++) {
+		const struct ck_vma *v = &p->vmas[i];
+		const struct proc_vma *own;
+		uint64_t len = v->rec.end - v->rec.start;
+
+		if (v->rec.kind != CKPT_VMA_SPECIAL)
+			continue;
+		own = own_special(ctx, v->name);
+		park[i] = plan_reserve(bp, len, page_size());
+		if (park[i] < 0)
+			err = -ENOMEM;
+		else
+			err = plan_call(bp, 0, 1U << 4, SYS_mremap, own->start, len, len,
+					MREMAP_MAYMOVE | MREMAP_FIXED, park[i], 0,
+					"move %s out of the way", v->name);
+	}
+	if (!err)
+		err = plan_unmap_outside(bp);
+	for (uint32_t i = 0; i < p->nvmas && !err; i++) {
+		const struct ck_vma *v = &p->vmas[i];
+		uint64_t len = v->rec.end - v->rec.start;
+
+		if (v->rec.kind == CKPT_VMA_SPECIAL)
+			err = plan_call(bp, 0, 1U << 0, SYS_mremap, park[i], len, len,
+					MREMAP_MAYMOVE | MREMAP_FIXED, v->rec.start, 0,
+					"move %s to 0x%llx", v->name,
+					(unsigned long long)v->rec.start);
+	}
+	free(park);
+	return err;
+}
+
+static int plan_maps(struct ck_proc *p, struct blob_plan *bp)
+{
+	for (uint32_t i = 0; i < p->nvmas; i++) {
+		struct ck_vma *v = &p->vmas[i];
+		const struct ckpt_rec_vma *r = &v->rec;
+		uint64_t len = r->end - r->start;
+		long flags = MAP_FIXED_NOREPLACE, fd = -1;
+		int err;
+
+		if (r->kind == CKPT_VMA_SPECIAL)
+			continue;
+		v->tmp_prot = r->npages ? r->prot | PROT_READ | PROT_WRITE : r->prot;
+		if (r->flags & CKPT_VMA_NORESERVE)
+			flags |= MAP_NORESERVE;
+		switch (r->kind) {
+		case CKPT_VMA_ANON:
+			flags |= MAP_PRIVATE | MAP_ANONYMOUS;
+			if (r->flags & CKPT_VMA_GROWSDOWN)
+				flags |= MAP_GROWSDOWN;
+			break;
+		default:
+			flags |= r->flags & CKPT_VMA_SHARED ? MAP_SHARED : MAP_PRIVATE;
+			fd = v->temp_fd;
+			break;
+		}
+		err = plan_call(bp, 0, 0, SYS_mmap, r->start, len, v->tmp_prot, flags, fd,
+				r->kind == CKPT_VMA_ANON ? 0 : r->pgoff, "map 0x%llx-0x%llx%s%s",
+				(unsigned long long)r->start, (unsigned long long)r->end,
+				v->name ? " " : "", v->name ? v->name : "");
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static const struct {
+	uint32_t flag;
+	int advice;
+	const char *name;
+} advices[] = {
+	{ CKPT_VMA_DONTFORK, MADV_DONTFORK, "dontfork" },
+	{ CKPT_VMA_DONTDUMP, MADV_DONTDUMP, "dontdump" },
+	{ CKPT_VMA_WIPEONFORK, MADV_WIPEONFORK, "wipeonfork" },
+	{ CKPT_VMA_HUGEPAGE, MADV_HUGEPAGE, "hugepage" },
+	{ CKPT_VMA_NOHUGEPAGE, MADV_NOHUGEPAGE, "nohugepage" },
+	{ CKPT_VMA_MERGEABLE, MADV_MERGEABLE, "mergeable" },
+	{ CKPT_VMA_SEQUENTIAL, MADV_SEQUENTIAL, "sequential" },
+	{ CKPT_VMA_RANDOM, MADV_RANDOM, "random" },
+};
+
+static int plan_vma_setup(struct blob_plan *bp, struct ck_vma *v)
+{
+	const struct ckpt_rec_vma *r = &v->rec;
+	uint64_t len = r->end - r->start;
+	int err = 0;
+
+	if (r->kind != CKPT_VMA_SPECIAL && v->tmp_prot != r->prot)
+		err = plan_call(bp, 0, 0, SYS_mprotect, r->start, len, r->prot, 0, 0, 0,
+				"protect 0x%llx", (unsigned long long)r->start);
+	for (size_t a = 0; a < sizeof(advices) / sizeof(advices[0]) && !err; a++)
+		if (r->flags & advices[a].flag && r->kind != CKPT_VMA_SPECIAL)
+			err = plan_call(bp, 0, 0, SYS_madvise, r->start, len, advices[a].advice, 0,
+					0, 0, "advise 0x%llx %s", (unsigned long long)r->start,
+					advices[a].name);
+	if (!err && r->flags & (CKPT_VMA_LOCKED | CKPT_VMA_LOCKONFAULT))
+		err = plan_call(bp, 0, 0, SYS_mlock2, r->start, len,
+				r->flags & CKPT_VMA_LOCKONFAULT ? MLOCK_ONFAULT : 0, 0, 0, 0,
+				"lock 0x%llx", (unsigned long long)r->start);
+	if (!err && r->flags & CKPT_VMA_ANON_NAME) {
+		int64_t name = plan_data(bp, v->name, strlen(v->name) + 1);
+
+		err = name < 0 ? -ENOMEM
+			       : plan_call(bp, 0, 1U << 4, SYS_prctl, PR_SET_VMA,
+					   PR_SET_VMA_ANON_NAME, r->start, len, name, 0,
+					   "name 0x%llx '%s'", (unsigned long long)r->start,
+					   v->name);
+	}
+	return err;
+}
+
+static int plan_mm_fields(struct ck_proc *p, struct blob_plan *bp)
+{
+	const struct ckpt_rec_mm *m = &p->mm;
+	struct prctl_mm_map map = {
+		.start_code = m->start_code,
+		.end_code = m->end_code,
+		.start_data = m->start_data,
+		.end_data = m->end_data,
+		.start_brk = m->start_brk,
+		.brk = m->brk,
+		.start_stack = m->start_stack,
+		.arg_start = m->arg_start,
+		.arg_end = m->arg_end,
+		.env_start = m->env_start,
+		.env_end = m->env_end,
+		.auxv_size = m->auxv_len,
+		.exe_fd = (uint32_t)p->rst->exe_temp_fd,
+	};
+	int64_t auxv = plan_data(bp, p->auxv, m->auxv_len ? m->auxv_len : 8);
+	int64_t off;
+
+	if (auxv < 0)
+		return -ENOMEM;
+	map.auxv = (__u64 *)(uintptr_t)auxv;
+	off = plan_data(bp, &map, sizeof(map));
+	if (off < 0 || plan_reloc(bp, (uint64_t)off + offsetof(struct prctl_mm_map, auxv)))
+		return -ENOMEM;
+	return plan_call(bp, 0, 1U << 2, SYS_prctl, PR_SET_MM, PR_SET_MM_MAP, off, sizeof(map), 0,
+			 0, "set the mm fields (brk, arguments, environment, auxv, executable)");
+}
+
+static int plan(struct rst_ctx *ctx, struct ck_proc *p, struct blob_plan *bp,
+		enum plan_phase phase)
+{
+	int err = 0;
+
+	if (phase == PLAN_MEMORY) {
+		err = plan_specials(ctx, p, bp);
+		return err ? err : plan_maps(p, bp);
+	}
+	if (phase != PLAN_SETUP)
+		return 0;
+	for (uint32_t i = 0; i < p->nvmas && !err; i++)
+		err = plan_vma_setup(bp, &p->vmas[i]);
+	if (!err)
+		err = plan_mm_fields(p, bp);
+	for (uint32_t i = 0; i < p->nvmas && !err; i++) {
+		const struct ckpt_rec_vma *r = &p->vmas[i].rec;
+
+		if (r->flags & CKPT_VMA_SEALED)
+			err = plan_call(bp, 0, 0, SYS_mseal, r->start, r->end - r->start, 0, 0, 0, 0,
+					"seal 0x%llx", (unsigned long long)r->start);
+	}
+	return err;
+}
+
+static struct ck_vma *find_vma(struct ck_proc *p, uint64_t addr, uint64_t len)
+{
+	uint32_t lo = 0, hi = p->nvmas;
+
+	while (lo < hi) {
+		uint32_t mid = (lo + hi) / 2;
+		struct ck_vma *v = &p->vmas[mid];
+
+		if (addr >= v->rec.end)
+			lo = mid + 1;
+		else if (addr < v->rec.start)
+			hi = mid;
+		else
+			return addr + len <= v->rec.end ? v : NULL;
+	}
+	return NULL;
+}
+
+int mm_restore_pages(struct rst_ctx *ctx, struct img_reader *r, uint32_t len, void *buf)
+{
+	struct ckpt_rec_pages h;
+	unsigned long ps = page_size();
+	uint64_t bytes;
+	struct ck_proc *p = NULL;
+	struct ck_shmem *s = NULL;
+	int err;
+
+	if (len < sizeof(h))
+		return res_bad(CKPT_REC_PAGES, "is too short");
+	err = img_read_data(r, &h, sizeof(h));
+	if (err)
+		return err;
+	bytes = (uint64_t)len - sizeof(h);
+	if (h.npages != bytes / ps || bytes % ps || h.addr % ps)
+		return res_bad(CKPT_REC_PAGES, "has a size that does not match its pages");
+	if (h.kind == CKPT_PAGES_PROC) {
+		struct ck_vma *v;
+
+		p = model_find_proc(ctx->img, (pid_t)h.owner);
+		v = p ? find_vma(p, h.addr, bytes) : NULL;
+		if (!v || v->rec.kind == CKPT_VMA_SHANON || v->rec.kind == CKPT_VMA_SPECIAL)
+			return res_bad(CKPT_REC_PAGES, "is for memory the image does not map");
+		/* rec.npages counts down the pages still due */
+		if (h.npages > v->rec.npages)
+			return res_bad(CKPT_REC_PAGES, "brings more pages than the image declared");
+		v->rec.npages -= h.npages;
+	} else if (h.kind == CKPT_PAGES_SHMEM) {
+		struct ck_obj *o = objhash_by_id(&ctx->img->objs, h.owner);
+
+		s = o && o->kind == OBJ_SHMEM ? (struct ck_shmem *)o : NULL;
+		if (!s || h.addr + bytes > s->rec.size || h.npages > s->rec.npages)
+			return res_bad(CKPT_REC_PAGES, "is for an unknown shared memory range");
+		s->rec.npages -= h.npages;
+	} else {
+		return res_bad(CKPT_REC_PAGES, "has an unknown kind");
+	}
+	for (uint64_t done = 0; done < bytes;) {
+		uint64_t n = bytes - done < IO_CHUNK ? bytes - done : IO_CHUNK;
+
+		if (is_interrupted())
+			return -ECANCELED;
+		err = img_read_data(r, buf, n);
+		if (err)
+			return err;
+		if (p) {
+			err = remote_write(p->rst->pid, h.addr + done, buf, n);
+			if (err)
+				log_err("pid %d: cannot write memory at 0x%llx: %s", p->rec.pid,
+					(unsigned long long)(h.addr + done), strerror(-err));
+		} else if (pwrite(s->obj.fd, buf, n, (off_t)(h.addr + done)) != (ssize_t)n) {
+			err = -errno;
+			log_err("cannot fill shared memory object %u: %s", s->obj.id,
+				strerror(errno));
+		}
+		if (err)
+			return err;
+		done += n;
+	}
+	return 0;
+}
+
+int mm_check_all_pages(struct ck_image *img)
+{
+	for (uint32_t i = 0; i < img->nprocs; i++)
+		for (uint32_t j = 0; j < img->procs[i].nvmas; j++)
+			if (img->procs[i].vmas[j].rec.npages)
+				return res_bad(CKPT_REC_VMA, "declares pages the image lacks");
+	for (uint32_t id = 1; id <= img->objs.count; id++) {
+		struct ck_obj *o = objhash_by_id(&img->objs, id);
+
+		if (o && o->kind == OBJ_SHMEM && ((struct ck_shmem *)o)->rec.npages)
+			return res_bad(CKPT_REC_SHMEM, "declares pages the image lacks");
+	}
+	return 0;
+}
+
+size_t mm_io_chunk(void)
+{
+	return IO_CHUNK;
+}
+
+/* ---- show ---- */
+
+static const char *kind_name(uint32_t kind)
+{
+	switch (kind) {
+	case CKPT_VMA_ANON: return "anon";
+	case CKPT_VMA_FILE: return "file";
+	case CKPT_VMA_SHANON: return "shared-anon";
+	case CKPT_VMA_SPECIAL: return "special";
+	}
+	return "?";
+}
+
+static void show(struct show_ctx *s, struct ck_image *img, struct ck_proc *p)
+{
+	uint64_t pages = 0;
+
+	(void)img;
+	show_str(s, "exe", p->exe);
+	show_obj_begin(s, "mm", true);
+	show_hex(s, "start_brk", p->mm.start_brk);
+	show_hex(s, "brk", p->mm.brk);
+	show_hex(s, "start_stack", p->mm.start_stack);
+	show_hex(s, "arg_start", p->mm.arg_start);
+	show_u64(s, "auxv_bytes", p->mm.auxv_len);
+	show_obj_end(s);
+	for (uint32_t i = 0; i < p->nvmas; i++)
+		pages += p->vmas[i].rec.npages;
+	show_u64(s, "saved_pages", pages);
+	show_list_begin(s, "memory");
+	for (uint32_t i = 0; i < p->nvmas; i++) {
+		const struct ck_vma *v = &p->vmas[i];
+		const struct ckpt_rec_vma *r = &v->rec;
+
+		show_obj_begin(s, NULL, true);
+		show_fmt(s, "range", "%llx-%llx", (unsigned long long)r->start,
+			 (unsigned long long)r->end);
+		show_fmt(s, "prot", "%c%c%c%c", r->prot & PROT_READ ? 'r' : '-',
+			 r->prot & PROT_WRITE ? 'w' : '-', r->prot & PROT_EXEC ? 'x' : '-',
+			 r->flags & CKPT_VMA_SHARED ? 's' : 'p');
+		show_str(s, "kind", kind_name(r->kind));
+		if (r->npages)
+			show_u64(s, "pages", r->npages);
+		if (v->name)
+			show_str(s, "name", v->name);
+		show_obj_end(s);
+	}
+	show_list_end(s);
+}
+
+static const uint32_t types[] = { CKPT_REC_MM, CKPT_REC_VMA, CKPT_REC_SHMEM, 0 };
+
+const struct res_ops mm_ops = {
+	.name = "mm",
+	.types = types,
+	.collect = collect,
+	.write = write_rec,
+	.read = read_rec,
+	.validate = validate,
+	.check = check,
+	.prepare = prepare,
+	.plan = plan,
+	.show = show,
+};

@@ -1,0 +1,117 @@
+/*
+ * res.c: the table of resources, in the order their hooks run, and helpers
+ * they share.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "res/res.h"
+#include "util/io.h"
+#include "util/log.h"
+
+extern const struct res_ops creds_ops, rlimits_ops, fs_ops, files_ops, mm_ops, sigactions_ops,
+	thread_ops, regs_ops, sigpending_ops;
+
+/*
+ * Order matters: it is the order of records in a process section and of
+ * restore steps. Memory comes before anything that needs the saved address
+ * space; signal queues after threads exist; limits and credentials last,
+ * since dropping privileges ends what the blob may do, and what changing
+ * credentials resets (the parent-death signal) after them.
+ */
+const struct res_ops *const res_table[] = {
+	&fs_ops,	 &files_ops,   &mm_ops,	   &sigactions_ops, &sigpending_ops,
+	&rlimits_ops, &creds_ops, &thread_ops, &regs_ops,	    NULL,
+};
+
+const struct res_ops *res_for_type(uint32_t type)
+{
+	for (size_t i = 0; res_table[i]; i++)
+		for (const uint32_t *t = res_table[i]->types; t && *t; t++)
+			if (*t == type)
+				return res_table[i];
+	return NULL;
+}
+
+int res_add_install(struct ck_rst *r, int fd, int src, bool cloexec)
+{
+	struct fd_install *n = realloc(r->installs, (r->ninstalls + 1) * sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	r->installs = n;
+	n[r->ninstalls++] = (struct fd_install){ .fd = fd, .src = src, .cloexec = cloexec };
+	return 0;
+}
+
+int res_temp_fd(struct ck_rst *r, int src)
+{
+	int fd = r->next_temp_fd++;
+	int err = res_add_install(r, fd, src, true);
+
+	return err ? err : fd;
+}
+
+int res_check_len(uint32_t type, uint32_t len, size_t fixed, uint64_t tail)
+{
+	if (len < fixed || (uint64_t)len != fixed + tail) {
+		log_err("image is damaged: %s record has %u bytes, expected %llu", img_rec_name(type),
+			len, (unsigned long long)(fixed + tail));
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+int res_bad(uint32_t type, const char *why)
+{
+	log_err("image is damaged: %s record %s", img_rec_name(type), why);
+	return -EBADMSG;
+}
+
+char *res_strndup(const void *data, size_t len)
+{
+	char *s = malloc(len + 1);
+
+	if (s) {
+		memcpy(s, data, len);
+		s[len] = '\0';
+	}
+	return s;
+}
+
+int res_remote(struct ck_proc *p, struct ck_thread *t, long *ret, long nr, long a1, long a2,
+	       long a3, long a4, long a5, long a6)
+{
+	struct remote_task *rt = t ? &t->rt : &p->threads[0].rt;
+
+	return remote_syscall(rt, ret, nr, a1, a2, a3, a4, a5, a6);
+}
+
+int res_read_scratch(struct ck_proc *p, size_t off, void *buf, size_t len)
+{
+	return remote_read(p->rec.pid, p->live->scratch + off, buf, len);
+}
+
+int res_link_path(const char *link, char **ret_path, struct stat *ret_st)
+{
+	char buf[PATH_MAX];
+	struct stat via_link, via_path;
+	int err = io_readlink(link, buf, sizeof(buf));
+
+	if (err)
+		return err;
+	if (stat(link, &via_link))
+		return -errno;
+	if (buf[0] != '/' || stat(buf, &via_path) || via_path.st_dev != via_link.st_dev ||
+	    via_path.st_ino != via_link.st_ino)
+		return -ENOENT;
+	*ret_path = strdup(buf);
+	if (!*ret_path)
+		return -ENOMEM;
+	if (ret_st)
+		*ret_st = via_link;
+	return 0;
+}

@@ -1,0 +1,129 @@
+/*
+ * res.h: the resource ops table. Each kind of resource (memory, files,
+ * signal handlers, credentials, ...) is one file in src/res/ with its dump
+ * and restore side together behind one struct res_ops, registered in
+ * res_table (res.c). The orchestrators in src/core/ call the hooks of every
+ * resource in table order, phase by phase; resources never call each other
+ * and meet only in the model (core/model.h) and the objhash.
+ *
+ * Every hook is optional. Hooks return 0 or -errno, and log the failure
+ * themselves, naming the process and the resource.
+ */
+#ifndef RES_RES_H
+#define RES_RES_H
+
+#include <stdint.h>
+#include "core/model.h"
+#include "core/plan.h"
+#include "core/show.h"
+#include "img/codec.h"
+
+/* Checkpoint: the tree is frozen while these run. */
+struct dump_ctx {
+	struct ck_image *img;
+	unsigned int flags;
+};
+
+/* Restart. */
+struct rst_ctx {
+	struct ck_image *img;
+	unsigned int flags;
+	struct proc_maps self_maps; /* ckpt's own layout, which new processes start with */
+};
+
+/* A descriptor a new process gets before its blob runs: its own copy of
+ * ckpt's descriptor src, at number fd. */
+struct fd_install {
+	int fd;
+	int src;
+	bool cloexec;
+};
+
+/* What restart holds on one new process. */
+struct ck_rst {
+	pid_t pid; /* as ckpt sees it (differs from the image's inside --pidns) */
+	struct blob_plan plan;
+	struct fd_install *installs;
+	size_t ninstalls;
+	int next_temp_fd; /* descriptors above the saved ones, for the blob's use */
+	int first_temp_fd;
+	int exe_temp_fd;  /* the executable, for PR_SET_MM_MAP */
+	int child_err[2]; /* the child reports a failure before the blob here */
+	int go[2];        /* ckpt lets the child jump into its blob */
+	bool created, seized;
+	int pdeath_sig;
+};
+
+enum plan_phase {
+	PLAN_MEMORY, /* the address space; then the tracer writes the pages */
+	PLAN_SETUP,  /* protections, mm fields, signals, ... */
+	PLAN_FINAL,  /* limits; then each thread's plan_thread_final */
+};
+
+struct res_ops {
+	const char *name;
+	const uint32_t *types; /* record types it reads, 0-terminated */
+
+	/* checkpoint: fill the model from the frozen process */
+	int (*collect)(struct dump_ctx *ctx, struct ck_proc *p);
+	int (*collect_thread)(struct dump_ctx *ctx, struct ck_proc *p, struct ck_thread *t);
+	/* checkpoint: the process section's records */
+	int (*write)(struct img_writer *w, struct ck_image *img, struct ck_proc *p);
+	int (*write_thread)(struct img_writer *w, struct ck_proc *p, struct ck_thread *t);
+
+	/* restart and show: one record into the model; t is NULL outside a
+	 * thread subsection, p is NULL outside a process section */
+	int (*read)(struct ck_image *img, struct ck_proc *p, struct ck_thread *t, uint32_t type,
+		    const void *data, uint32_t len);
+	/* restart and show: the process's part of the model is consistent */
+	int (*validate)(struct ck_image *img, struct ck_proc *p);
+
+	/* restart, before anything is created: can this machine take it? */
+	int (*check)(struct rst_ctx *ctx, struct ck_proc *p);
+	/* restart, in ckpt: open what the new process will inherit, and plan
+	 * its descriptors */
+	int (*prepare)(struct rst_ctx *ctx, struct ck_proc *p);
+	/* restart, in the new process, before it jumps into its blob */
+	int (*child)(struct rst_ctx *ctx, struct ck_proc *p);
+	/* restart: the blob's syscalls for a phase, on the main thread's list */
+	int (*plan)(struct rst_ctx *ctx, struct ck_proc *p, struct blob_plan *bp,
+		    enum plan_phase phase);
+	/* restart: syscalls a thread runs on itself, on its own list */
+	int (*plan_thread)(struct rst_ctx *ctx, struct ck_proc *p, struct ck_thread *t,
+			   struct blob_plan *bp);
+	/* restart: a thread's last syscalls on itself, after every plan and
+	 * plan_thread (credentials, then what changing them resets) */
+	int (*plan_thread_final)(struct rst_ctx *ctx, struct ck_proc *p, struct ck_thread *t,
+				 struct blob_plan *bp);
+	/* restart, in ckpt after the blob finished: set state through ptrace */
+	int (*finish_thread)(struct rst_ctx *ctx, struct ck_proc *p, struct ck_thread *t);
+
+	void (*show)(struct show_ctx *s, struct ck_image *img, struct ck_proc *p);
+	void (*show_thread)(struct show_ctx *s, struct ck_proc *p, struct ck_thread *t);
+};
+
+extern const struct res_ops *const res_table[];
+const struct res_ops *res_for_type(uint32_t type);
+
+/* A syscall in thread t (or the main thread) of a frozen process; results
+ * that are written to memory land in its scratch page (ck_live.scratch). */
+int res_remote(struct ck_proc *p, struct ck_thread *t, long *ret, long nr, long a1, long a2,
+	       long a3, long a4, long a5, long a6);
+int res_read_scratch(struct ck_proc *p, size_t off, void *buf, size_t len);
+
+/* Per-resource helpers shared through this header */
+int res_add_install(struct ck_rst *r, int fd, int src, bool cloexec);
+int res_temp_fd(struct ck_rst *r, int src);
+/* Checks that a fixed-size record with a variable tail is consistent. */
+int res_check_len(uint32_t type, uint32_t len, size_t fixed, uint64_t tail);
+/* The path a /proc symlink (such as /proc/PID/cwd) points to, verified to
+ * name the same file from ckpt's root: -ENOENT when the file was deleted or
+ * is not reachable by path. */
+struct stat;
+int res_link_path(const char *link, char **ret_path, struct stat *ret_st);
+/* Logs "image is damaged: <type> record <why>" and returns -EBADMSG. */
+int res_bad(uint32_t type, const char *why);
+/* strndup for record tails; NULL on allocation failure */
+char *res_strndup(const void *data, size_t len);
+
+#endif
