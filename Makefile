@@ -85,7 +85,8 @@ $(BUILD)/bench/%: bench/%.c
 $(FUZZ_BIN): tests/fuzz/fuzz_image.c $(LIB_SRCS) $(LIB_ASM)
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  FUZZ    $@")
-	$(Q)$(CLANG) $(CPPFLAGS) -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
+	$(Q)$(CLANG) $(CPPFLAGS) -DCKPT_FUZZING -std=gnu11 -g -O1 \
+		-fsanitize=fuzzer,address,undefined \
 		-o $@ tests/fuzz/fuzz_image.c $(LIB_SRCS) $(LIB_ASM)
 
 tests: $(BUILD)/ckpt $(UNIT_BINS) $(SCEN_BINS)

@@ -36,6 +36,7 @@
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -81,6 +82,66 @@ static int check_pid_free(pid_t pid)
 		}
 		nanosleep(&ts, NULL);
 	}
+}
+
+static bool pid_held_by_live_process(pid_t pid)
+{
+	char comm[64];
+	char state;
+
+	if (kill(pid, 0) && errno == ESRCH)
+		return false;
+	state = proc_state(pid, comm, sizeof(comm));
+	return state && state != 'Z' && state != 'X';
+}
+
+/*
+ * Streaming on one machine (`checkpoint --kill -o - PID | restart -`): the
+ * original keeps its PID until the whole image is written, but the pages
+ * come after the point where restart needs the PID. So when a saved PID is
+ * held by a live process and the image comes through a pipe, the rest of
+ * the stream goes to an unnamed temporary file first and restart goes on
+ * from there, checksum running as before.
+ */
+static int spool_if_needed(struct ck_image *img, struct img_stream *s, int *ret_spool)
+{
+	const char *dir = getenv("TMPDIR");
+	struct stat st;
+	bool held = false;
+	int fd;
+
+	for (uint32_t i = 0; i < img->nprocs && !held; i++)
+		held = pid_held_by_live_process(img->procs[i].rec.pid);
+	if (!held || fstat(s->fd, &st) || S_ISREG(st.st_mode))
+		return 0;
+	fd = open(dir && *dir ? dir : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		log_err("cannot create a temporary file to hold the image: %s", strerror(errno));
+		return -errno;
+	}
+	log_info("a saved pid is in use: reading the rest of the image before restarting");
+	for (;;) {
+		ssize_t n = splice(s->fd, NULL, fd, NULL, 1 << 20, SPLICE_F_MOVE);
+
+		if (n < 0 && errno == EINTR && !is_interrupted())
+			continue;
+		if (n < 0) {
+			int err = errno == EINTR ? -ECANCELED : -errno;
+
+			log_err("cannot hold the image in a temporary file: %s", strerror(-err));
+			close(fd);
+			return err;
+		}
+		if (n == 0)
+			break;
+	}
+	if (lseek(fd, 0, SEEK_SET) < 0) {
+		close(fd);
+		return -errno;
+	}
+	s->fd = fd;
+	*ret_spool = fd;
+	return 0;
 }
 
 static int check(struct rst_ctx *ctx)
@@ -500,7 +561,7 @@ int ckpt_restart(int in_fd, unsigned int flags, pid_t *ret_pid)
 	struct rst_ctx ctx = { .img = &img, .flags = flags };
 	struct img_stream s;
 	struct img_reader r;
-	int err;
+	int err, spool = -1;
 
 	if (flags)
 		return -EINVAL;
@@ -510,6 +571,8 @@ int ckpt_restart(int in_fd, unsigned int flags, pid_t *ret_pid)
 	img_reader_init(&r, &s);
 	raise_nofile();
 	err = image_read_meta(&r, &img);
+	if (!err)
+		err = spool_if_needed(&img, &s, &spool);
 	if (!err)
 		err = proc_read_smaps(getpid(), &ctx.self_maps);
 	if (!err)
@@ -523,5 +586,7 @@ int ckpt_restart(int in_fd, unsigned int flags, pid_t *ret_pid)
 	model_release(&img);
 	img_reader_release(&r);
 	img_stream_release(&s);
+	if (spool >= 0)
+		close(spool);
 	return err;
 }

@@ -153,7 +153,7 @@ int img_read_header(struct img_reader *r, struct ckpt_hdr_image *ret_hdr)
 	return 0;
 }
 
-static int check_sum(struct img_reader *r, const char *what, uint64_t records, uint64_t checksum,
+static int check_sum(const char *what, uint64_t records, uint64_t checksum,
 		     uint64_t want_records, uint64_t want_checksum)
 {
 	if (records != want_records) {
@@ -161,12 +161,15 @@ static int check_sum(struct img_reader *r, const char *what, uint64_t records, u
 			(unsigned long long)records, (unsigned long long)want_records);
 		return -EBADMSG;
 	}
+#ifndef CKPT_FUZZING /* the fuzzer mutates images: let it reach what follows */
 	if (checksum != want_checksum) {
 		log_err("image is damaged: %s checksum mismatch (stored %016llx, computed %016llx)",
 			what, (unsigned long long)checksum, (unsigned long long)want_checksum);
 		return -EBADMSG;
 	}
-	(void)r;
+#endif
+	(void)checksum;
+	(void)want_checksum;
 	return 0;
 }
 
@@ -199,7 +202,7 @@ int img_next(struct img_reader *r, uint32_t *ret_type, uint32_t *ret_len)
 		err = img_read_data(r, &m, sizeof(m));
 		if (err)
 			return err;
-		err = check_sum(r, "metadata", m.records, m.checksum, records, sum);
+		err = check_sum("metadata", m.records, m.checksum, records, sum);
 		if (err)
 			return err;
 		r->seen_mark = true;
@@ -213,7 +216,7 @@ int img_next(struct img_reader *r, uint32_t *ret_type, uint32_t *ret_len)
 			return err;
 		if (memcmp(t.magic, CKPT_TRAILER_MAGIC, sizeof(t.magic)))
 			return bad("bad trailer magic");
-		err = check_sum(r, "trailer", t.records, t.checksum, records, sum);
+		err = check_sum("trailer", t.records, t.checksum, records, sum);
 		if (err)
 			return err;
 		err = img_skip(r->s, r->pad);

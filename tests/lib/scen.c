@@ -1,0 +1,86 @@
+/*
+ * scen.c: the scenario protocol (see scen.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "lib/scen.h"
+
+static volatile sig_atomic_t told;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	told = 1;
+}
+
+void scen_init(void)
+{
+	struct sigaction sa = { .sa_handler = on_term };
+
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGTERM, &sa, NULL))
+		scen_fail("sigaction: %m");
+	setvbuf(stdout, NULL, _IONBF, 0);
+	setvbuf(stderr, NULL, _IONBF, 0);
+}
+
+void scen_ready(void)
+{
+	int fd = open("ready", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+
+	if (fd < 0)
+		scen_fail("cannot create 'ready': %m");
+	close(fd);
+}
+
+bool scen_told(void)
+{
+	return told;
+}
+
+void scen_wait(void)
+{
+	sigset_t term, old;
+
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigprocmask(SIG_BLOCK, &term, &old);
+	while (!told) {
+		sigset_t wait_mask = old;
+
+		sigdelset(&wait_mask, SIGTERM);
+		sigsuspend(&wait_mask);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+void scen_pass(void)
+{
+	fprintf(stderr, "PASS\n");
+	exit(0);
+}
+
+void scen_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "FAIL: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	exit(1);
+}
+
+uint64_t scen_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
+}

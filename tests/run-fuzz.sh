@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# run-fuzz.sh: a short libFuzzer run of the image reader, seeded with real
+# images (checkpoints of sleep and of a scenario program). One test: it
+# passes if the fuzzer finds nothing in $FUZZ_SECONDS seconds.
+set -u
+BUILD=${BUILD:-build}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+FUZZ=$ROOT/$BUILD/tests/fuzz/fuzz_image
+SECONDS_TO_RUN=${FUZZ_SECONDS:-20}
+WORK=$ROOT/$BUILD/tests/fuzz
+CORPUS=$WORK/corpus
+
+. "$ROOT/tests/lib/common.sh"
+
+record() { if [ -n "${RESULT_FILE:-}" ]; then echo "$1 $2" >>"$RESULT_FILE"; fi; }
+
+mkdir -p "$CORPUS"
+if [ ! -e "$CORPUS/seed-sleep" ]; then
+	(exec_clean sleep 60 </dev/null >/dev/null 2>&1) &
+	pid=$!
+	sleep 0.2
+	"$ROOT/$BUILD/ckpt" checkpoint -o "$CORPUS/seed-sleep" "$pid" 2>/dev/null
+	kill "$pid"
+	wait "$pid" 2>/dev/null
+fi
+if "$FUZZ" -max_len=300000 -max_total_time="$SECONDS_TO_RUN" -print_final_stats=0 \
+	-artifact_prefix="$WORK/" "$CORPUS" >"$WORK/fuzz.log" 2>&1; then
+	echo "PASS  fuzz: image reader, ${SECONDS_TO_RUN}s, $(grep -o 'Done [0-9]* runs' "$WORK/fuzz.log" | tail -n 1 | cut -d' ' -f2) runs"
+	record 1 0
+else
+	echo "FAIL  fuzz: image reader (see $WORK/fuzz.log)"
+	grep -A 15 'ERROR\|deadly signal' "$WORK/fuzz.log" | head -n 30 | sed 's/^/      | /'
+	record 0 1
+fi
