@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# run-scenarios.sh: drives the scenarios of tests/scenarios/LIST through
-# checkpoint and restart in each of their modes, one line per test.
+# run-scenarios.sh: drives the scenarios listed in tests/scenarios/*.list
+# through checkpoint and restart in each of their modes, one line per test.
 #
-# LIST lines are "name | command | modes | options". The command's first
+# List lines are "name | command | modes | options". The command's first
 # word is a program in build/tests/scenarios or a path. Modes:
 #   kill      checkpoint --kill, restart --wait, SIGTERM, expect the status
 #   leave     checkpoint leaving it running: the original must pass, then
@@ -317,7 +317,7 @@ while IFS='|' read -r name cmd modes opts; do
 	for mode in $modes; do
 		run_case "$name" "$mode" "$cmd"
 	done
-done <"$ROOT/tests/scenarios/LIST"
+done < <(cat "$ROOT"/tests/scenarios/*.list)
 
 echo "scenarios: $pass passed, $fail failed"
 if [ -n "${RESULT_FILE:-}" ]; then echo "$pass $fail" >>"$RESULT_FILE"; fi
