@@ -315,7 +315,7 @@ while IFS='|' read -r name cmd modes opts; do
 		opts=${opts#*;}
 	done
 	for mode in $modes; do
-		run_case "$name" "$mode" "$cmd"
+		run_case "$name" "$mode" "$cmd" </dev/null
 	done
 done < <(cat "$ROOT"/tests/scenarios/*.list)
 
