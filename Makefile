@@ -7,12 +7,22 @@
 #
 # Switches: ASAN=1 (address and undefined-behaviour sanitizers), UBSAN=1,
 # CC=clang, V=1 (show commands), FUZZ_SECONDS=N (fuzzing time in check).
+# Sanitized and clang builds go to build-asan/, build-ubsan/, build-clang/.
 
 CC ?= cc
 CLANG ?= clang
 PREFIX ?= /usr/local
-BUILD := build
 FUZZ_SECONDS ?= 20
+
+# Each kind of build has a directory of its own, so they never mix.
+ifeq ($(ASAN),1)
+BUILD ?= build-asan
+else ifeq ($(UBSAN),1)
+BUILD ?= build-ubsan
+else ifneq (,$(findstring clang,$(CC)))
+BUILD ?= build-clang
+endif
+BUILD ?= build
 
 WARN := -Wall -Wextra -Wformat=2 -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wno-missing-field-initializers -Werror

@@ -91,7 +91,7 @@ static void log_sink(enum ckpt_log_level level, const char *msg, void *data)
 		fprintf(stderr, "%s: %s\n", prog, msg);
 }
 
-static void usage_error(const char *usage, const char *fmt, ...)
+__attribute__((format(printf, 2, 3), noreturn)) static void usage_error(const char *usage, const char *fmt, ...)
 {
 	va_list ap;
 

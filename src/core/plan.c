@@ -290,7 +290,8 @@ int plan_build(struct blob_plan *bp)
 	if (!img)
 		return -ENOMEM;
 	memcpy(img, arch_blob_start, (size_t)(arch_blob_end - arch_blob_start));
-	memcpy(img + bp->code_len, bp->arena, bp->arena_len);
+	if (bp->arena_len)
+		memcpy(img + bp->code_len, bp->arena, bp->arena_len);
 	for (size_t i = 0; i < bp->nrelocs; i++) {
 		uint64_t v;
 

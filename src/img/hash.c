@@ -77,6 +77,8 @@ void img_hash_update(struct img_hash *h, const void *data, size_t len)
 {
 	const uint8_t *p = data, *end = p + len;
 
+	if (!len)
+		return;
 	h->total += len;
 	if (h->tail_len + len < 32) {
 		memcpy(h->tail + h->tail_len, p, len);

@@ -110,6 +110,8 @@ int img_read(struct img_stream *s, void *dst, size_t len)
 	uint8_t *d = dst;
 	size_t want = len;
 
+	if (!len)
+		return 0;
 	while (want) {
 		size_t avail = s->len - s->pos;
 		ssize_t n;
@@ -179,6 +181,8 @@ int img_write(struct img_stream *s, const void *src, size_t len)
 {
 	int err;
 
+	if (!len)
+		return 0;
 	img_hash_update(&s->hash, src, len);
 	s->offset += len;
 	if (s->len + len <= s->cap) {
