@@ -240,8 +240,15 @@ mode_flip() {
 	checkpoint --kill -o "$DIR/img" "$PID" || return 1
 	reap "$PID"
 	size=$(stat -c %s "$DIR/img")
+	cp "$DIR/img" "$DIR/img.orig"
 	off=$((size - 4096 - 100))
-	printf '\x5a' | dd of="$DIR/img" bs=1 seek="$off" conv=notrunc status=none
+	byte=$(od -An -tu1 -j "$off" -N1 "$DIR/img")
+	printf "\\$(printf '%03o' $((byte ^ 0xff)))" |
+		dd of="$DIR/img" bs=1 seek="$off" conv=notrunc status=none
+	if cmp -s "$DIR/img" "$DIR/img.orig" 2>/dev/null; then
+		REASON="the byte did not change"
+		return 1
+	fi
 	damaged_restart
 }
 

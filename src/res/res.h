@@ -51,7 +51,6 @@ struct ck_rst {
 	int child_err[2]; /* the child reports a failure before the blob here */
 	int go[2];        /* ckpt lets the child jump into its blob */
 	bool created, seized;
-	int pdeath_sig;
 };
 
 enum plan_phase {

@@ -15,15 +15,21 @@ static const char *const rlimit_names[CK_NRLIMITS] = {
 	"memlock", "as", "locks", "sigpending", "msgqueue", "nice", "rtprio", "rttime",
 };
 
+/* Read inside the process: prlimit on another process needs
+ * CAP_SYS_RESOURCE as soon as its credentials differ from ckpt's. */
 static int collect(struct dump_ctx *ctx, struct ck_proc *p)
 {
 	(void)ctx;
 	for (int i = 0; i < CK_NRLIMITS; i++) {
 		struct rlimit r;
+		long ret;
+		int err = res_remote(p, NULL, &ret, SYS_prlimit64, 0, i, 0, p->live->scratch, 0, 0);
 
-		if (prlimit(p->rec.pid, i, NULL, &r)) {
-			int err = -errno;
-
+		if (!err && ret < 0)
+			err = (int)ret;
+		if (!err)
+			err = res_read_scratch(p, 0, &r, sizeof(r));
+		if (err) {
 			log_err("pid %d: cannot read limit %s: %s", p->rec.pid, rlimit_names[i],
 				strerror(-err));
 			return err;

@@ -81,6 +81,15 @@ static int collect_thread(struct dump_ctx *ctx, struct ck_proc *p, struct ck_thr
 		log_err("%s: cannot read its clear-child-tid address: %s", name, strerror(-err));
 		return err;
 	}
+	err = res_remote(p, t, &ret, SYS_prctl, PR_GET_PDEATHSIG, p->live->scratch, 0, 0, 0, 0);
+	if (!err && ret < 0)
+		err = (int)ret;
+	if (!err)
+		err = res_read_scratch(p, 0, &t->rec.pdeath_sig, sizeof(t->rec.pdeath_sig));
+	if (err) {
+		log_err("%s: cannot read its parent-death signal: %s", name, strerror(-err));
+		return err;
+	}
 	if (syscall(SYS_get_robust_list, t->rec.tid, &head, &len)) {
 		log_err("%s: cannot read its robust futex list: %s", name, strerror(errno));
 		return -errno;
