@@ -233,6 +233,11 @@ _Static_assert(sizeof(struct ckpt_rec_fd) == 16, "fd size");
 
 /* CKPT_REC_MM, followed by auxv_len bytes of auxv and exe_len bytes of the
  * executable's path */
+#define CKPT_MM_LOCK_FUTURE (1U << 0) /* mlockall(MCL_FUTURE) */
+#define CKPT_MM_LOCK_ONFAULT (1U << 1) /* ... | MCL_ONFAULT */
+#define CKPT_MM_MERGE_ANY (1U << 2)   /* PR_SET_MEMORY_MERGE */
+#define CKPT_MM_FLAGS_ALL ((1U << 3) - 1)
+
 struct ckpt_rec_mm {
 	uint64_t start_code, end_code, start_data, end_data;
 	uint64_t start_brk, brk, start_stack;
@@ -240,8 +245,10 @@ struct ckpt_rec_mm {
 	struct ckpt_file_id exe_id;
 	uint32_t auxv_len;
 	uint32_t exe_len;
+	uint32_t flags;       /* CKPT_MM_* */
+	uint32_t thp_disable; /* PR_GET_THP_DISABLE: 0, or 1 with PR_THP_DISABLE_* flags */
 };
-_Static_assert(sizeof(struct ckpt_rec_mm) == 128, "mm size");
+_Static_assert(sizeof(struct ckpt_rec_mm) == 136, "mm size");
 
 /* CKPT_REC_VMA, followed by name_len bytes of name: the file's path for
  * CKPT_VMA_FILE, the kernel's name ("[vdso]") for CKPT_VMA_SPECIAL, the

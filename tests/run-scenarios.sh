@@ -49,6 +49,9 @@ wait_for() {
 
 alive() { kill -0 "$1" 2>/dev/null; }
 
+# the restart wrote its pidfile, or ended without
+pidfile_or_gone() { test -s "$DIR/pid" || ! alive "$1"; }
+
 # reap PID: waits for our child PID, killing it after TIMEOUT seconds;
 # its status goes to REAPED.
 reap() {
@@ -117,7 +120,11 @@ restart_check() {
 	"$CKPT" restart --wait --pidfile "$DIR/pid" "$DIR/img" <"$in" >"$DIR/ckpt.out" \
 		2>"$DIR/ckpt.err" &
 	rpid=$!
-	if ! wait_for test -s "$DIR/pid"; then
+	if ! wait_for pidfile_or_gone "$rpid"; then
+		REASON="restart timed out"
+		kill -KILL "$rpid" 2>/dev/null
+	fi
+	if [ ! -s "$DIR/pid" ]; then
 		wait "$rpid" 2>/dev/null
 		REASON="restart failed: $(tail -n 3 "$DIR/ckpt.err" | tr '\n' ' ')"
 		return 1
@@ -181,7 +188,8 @@ mode_stream() {
 		"$CKPT" restart --wait --pidfile "$DIR/pid" - >"$DIR/ckpt.out" 2>"$DIR/ckpt.err") &
 	rpid=$!
 	reap "$PID"
-	if ! wait_for test -s "$DIR/pid"; then
+	wait_for pidfile_or_gone "$rpid"
+	if [ ! -s "$DIR/pid" ]; then
 		wait "$rpid"
 		REASON="stream restart failed: $(cat "$DIR/ckpt-c.err" "$DIR/ckpt.err" | tr '\n' ' ')"
 		return 1

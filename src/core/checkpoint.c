@@ -132,6 +132,22 @@ static int freeze(struct ck_image *img, pid_t pid)
 	return tree_refuse(pid);
 }
 
+/* A page-aligned hint for the scratch page: the first free page above
+ * 1 MiB (mmap ignores a hint it cannot honour). */
+static unsigned long low_free_page(const struct proc_maps *maps)
+{
+	unsigned long addr = 1UL << 20, ps = (unsigned long)sysconf(_SC_PAGESIZE);
+
+	for (size_t i = 0; i < maps->count; i++) {
+		if (maps->vmas[i].end <= addr)
+			continue;
+		if (maps->vmas[i].start >= addr + ps)
+			break;
+		addr = maps->vmas[i].end;
+	}
+	return addr;
+}
+
 static int inspect(struct ck_proc *p)
 {
 	struct ck_live *live = p->live;
@@ -157,8 +173,10 @@ static int inspect(struct ck_proc *p)
 	}
 	for (uint32_t i = 0; i < p->nthreads; i++)
 		p->threads[i].rt.syscall_ip = live->syscall_ip;
-	err = res_remote(p, NULL, &ret, SYS_mmap, 0, sysconf(_SC_PAGESIZE), PROT_READ | PROT_WRITE,
-			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	/* low in the address space, so the first lines of smaps describe it */
+	err = res_remote(p, NULL, &ret, SYS_mmap, low_free_page(&live->maps),
+			 sysconf(_SC_PAGESIZE), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+			 -1, 0);
 	if (!err && ret < 0 && ret > -4096)
 		err = (int)ret;
 	if (err) {

@@ -140,6 +140,36 @@ int proc_read_smaps(pid_t pid, struct proc_maps *ret)
 	return err;
 }
 
+int proc_read_vmflags_at(pid_t pid, unsigned long addr, uint64_t *ret_flags)
+{
+	char path[64], line[512];
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long start;
+		char dash;
+
+		if (!found) {
+			found = sscanf(line, "%lx%c", &start, &dash) == 2 && dash == '-' &&
+				start == addr;
+			if (!found && sscanf(line, "%lx%c", &start, &dash) == 2 && dash == '-' &&
+			    start > addr)
+				break;
+		} else if (!strncmp(line, "VmFlags:", 8)) {
+			*ret_flags = parse_vmflags(line + 8, line + strcspn(line, "\n"));
+			fclose(f);
+			return 0;
+		}
+	}
+	fclose(f);
+	return -ENOENT;
+}
+
 void proc_maps_release(struct proc_maps *m)
 {
 	for (size_t i = 0; i < m->count; i++)

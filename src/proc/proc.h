@@ -84,6 +84,8 @@ struct proc_maps {
 /* Parses smaps (or maps, which leaves vmflags 0). */
 int proc_parse_smaps(const char *text, struct proc_maps *ret);
 int proc_read_smaps(pid_t pid, struct proc_maps *ret);
+/* The VmFlags of the area starting at addr, reading smaps only up to it. */
+int proc_read_vmflags_at(pid_t pid, unsigned long addr, uint64_t *ret_flags);
 void proc_maps_release(struct proc_maps *m);
 const char *proc_vmflag_name(enum proc_vmflag f);
 

@@ -354,6 +354,42 @@ static int scan_vma(struct ck_proc *p, int pagemap, struct ck_vma *v, struct pag
 	return 0;
 }
 
+/*
+ * Settings of the whole address space: THP disabled, KSM merging of every
+ * area, and mlockall(MCL_FUTURE), which /proc shows nowhere but on new
+ * mappings: the scratch page ckpt mapped tells.
+ */
+static int collect_mm_flags(struct ck_proc *p)
+{
+	struct ckpt_rec_mm *m = &p->mm;
+	uint64_t vmflags = 0;
+	long ret;
+	int err;
+
+	err = res_remote(p, NULL, &ret, SYS_prctl, PR_GET_THP_DISABLE, 0, 0, 0, 0, 0);
+	if (!err && ret < 0)
+		err = (int)ret;
+	if (err) {
+		log_err("pid %d: cannot read its THP setting: %s", p->rec.pid, strerror(-err));
+		return err;
+	}
+	m->thp_disable = (uint32_t)ret;
+	err = res_remote(p, NULL, &ret, SYS_prctl, PR_GET_MEMORY_MERGE, 0, 0, 0, 0, 0);
+	if (!err && ret > 0)
+		m->flags |= CKPT_MM_MERGE_ANY;
+	err = proc_read_vmflags_at(p->rec.pid, p->live->scratch, &vmflags);
+	if (err) {
+		log_err("pid %d: cannot read its default memory flags: %s", p->rec.pid,
+			strerror(-err));
+		return err;
+	}
+	if (vmflags & (VMF(LO) | VMF(LF)))
+		m->flags |= CKPT_MM_LOCK_FUTURE;
+	if (vmflags & VMF(LF))
+		m->flags |= CKPT_MM_LOCK_ONFAULT;
+	return 0;
+}
+
 static int collect_mm_fields(struct ck_proc *p)
 {
 	const struct proc_stat *st = &p->live->stat;
@@ -398,6 +434,9 @@ static int collect_mm_fields(struct ck_proc *p)
 		log_err("pid %d: cannot inspect its executable: %s", p->rec.pid, strerror(-err));
 		return err;
 	}
+	err = collect_mm_flags(p);
+	if (err)
+		return err;
 	m->exe_len = strlen(p->exe);
 	m->exe_id.dev = exe_st.st_dev;
 	m->exe_id.ino = exe_st.st_ino;
@@ -591,6 +630,7 @@ static int read_mm(struct ck_proc *p, uint32_t type, const void *data, uint32_t 
 	if (err)
 		return err;
 	if (m->auxv_len > MAX_AUXV || m->auxv_len % 16 || !m->exe_len ||
+	    m->flags & ~CKPT_MM_FLAGS_ALL || m->thp_disable & ~3U ||
 	    tail[m->auxv_len] != '/' || memchr(tail + m->auxv_len, 0, m->exe_len))
 		return res_bad(type, "is malformed");
 	p->mm = *m;
@@ -648,9 +688,9 @@ static int read_vma(struct ck_image *img, struct ck_proc *p, uint32_t type, cons
 
 		if (!o || o->kind != OBJ_SHMEM)
 			return res_bad(type, "refers to an unknown shared memory object");
+		/* mapping beyond the object's end is legal (mremap can grow the
+		 * area and not the object): those pages fault, as they did */
 		v->shmem = (struct ck_shmem *)o;
-		if (r->pgoff + (r->end - r->start) > v->shmem->rec.size)
-			return res_bad(type, "maps beyond its shared memory object");
 	}
 	return 0;
 }
@@ -1018,6 +1058,24 @@ static int plan_mm_fields(struct ck_proc *p, struct blob_plan *bp)
 			 0, "set the mm fields (brk, arguments, environment, auxv, executable)");
 }
 
+static int plan_mm_flags(struct ck_proc *p, struct blob_plan *bp)
+{
+	const struct ckpt_rec_mm *m = &p->mm;
+	int err = 0;
+
+	if (m->thp_disable)
+		err = plan_call(bp, 0, 0, SYS_prctl, PR_SET_THP_DISABLE, 1, m->thp_disable & ~1U, 0,
+				0, 0, "disable transparent huge pages");
+	if (!err && m->flags & CKPT_MM_MERGE_ANY)
+		err = plan_call(bp, 0, 0, SYS_prctl, PR_SET_MEMORY_MERGE, 1, 0, 0, 0, 0,
+				"let KSM merge all memory");
+	if (!err && m->flags & CKPT_MM_LOCK_FUTURE)
+		err = plan_call(bp, 0, 0, SYS_mlockall,
+				MCL_FUTURE | (m->flags & CKPT_MM_LOCK_ONFAULT ? MCL_ONFAULT : 0), 0,
+				0, 0, 0, 0, "lock future memory (mlockall)");
+	return err;
+}
+
 static int plan(struct rst_ctx *ctx, struct ck_proc *p, struct blob_plan *bp,
 		enum plan_phase phase)
 {
@@ -1033,6 +1091,8 @@ static int plan(struct rst_ctx *ctx, struct ck_proc *p, struct blob_plan *bp,
 		err = plan_vma_setup(bp, &p->vmas[i]);
 	if (!err)
 		err = plan_mm_fields(p, bp);
+	if (!err)
+		err = plan_mm_flags(p, bp);
 	for (uint32_t i = 0; i < p->nvmas && !err; i++) {
 		const struct ckpt_rec_vma *r = &p->vmas[i].rec;
 
@@ -1169,6 +1229,13 @@ static void show(struct show_ctx *s, struct ck_image *img, struct ck_proc *p)
 	show_hex(s, "start_stack", p->mm.start_stack);
 	show_hex(s, "arg_start", p->mm.arg_start);
 	show_u64(s, "auxv_bytes", p->mm.auxv_len);
+	if (p->mm.thp_disable)
+		show_u64(s, "thp_disable", p->mm.thp_disable);
+	if (p->mm.flags & CKPT_MM_MERGE_ANY)
+		show_bool(s, "ksm_merge_any", true);
+	if (p->mm.flags & CKPT_MM_LOCK_FUTURE)
+		show_str(s, "mlockall", p->mm.flags & CKPT_MM_LOCK_ONFAULT ? "future,onfault"
+									  : "future");
 	show_obj_end(s);
 	for (uint32_t i = 0; i < p->nvmas; i++)
 		pages += p->vmas[i].rec.npages;

@@ -56,6 +56,15 @@ struct pm_scan_arg {
 #define SYS_mseal 462
 #endif
 
+#ifndef PR_SET_MEMORY_MERGE
+#define PR_SET_MEMORY_MERGE 67
+#define PR_GET_MEMORY_MERGE 68
+#endif
+
+#ifndef MCL_ONFAULT
+#define MCL_ONFAULT 4
+#endif
+
 #ifndef PR_TIMER_CREATE_RESTORE_IDS
 #define PR_TIMER_CREATE_RESTORE_IDS 77
 #define PR_TIMER_CREATE_RESTORE_IDS_OFF 0
