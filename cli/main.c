@@ -71,12 +71,11 @@ static const char usage_restart[] =
 	"  -w, --wait       stay its parent; exit with its exit status\n"
 	"                   (128+N if signal N killed it)\n";
 
-static const char usage_show[] =
-	"usage: ckpt show [--json] FILE|-\n"
-	"\n"
-	"Verify an image and describe what it holds.\n"
-	"\n"
-	"  -j, --json  print JSON instead of text\n";
+static const char usage_show[] = "usage: ckpt show [--json] FILE|-\n"
+				 "\n"
+				 "Verify an image and describe what it holds.\n"
+				 "\n"
+				 "  -j, --json  print JSON instead of text\n";
 
 static int verbosity;
 
@@ -91,7 +90,8 @@ static void log_sink(enum ckpt_log_level level, const char *msg, void *data)
 		fprintf(stderr, "%s: %s\n", prog, msg);
 }
 
-__attribute__((format(printf, 2, 3), noreturn)) static void usage_error(const char *usage, const char *fmt, ...)
+__attribute__((format(printf, 2, 3), noreturn)) static void usage_error(const char *usage,
+									const char *fmt, ...)
 {
 	va_list ap;
 
@@ -106,11 +106,15 @@ __attribute__((format(printf, 2, 3), noreturn)) static void usage_error(const ch
 static int exit_code_of(int err)
 {
 	switch (-err) {
-	case 0: return EXIT_OK;
-	case EOPNOTSUPP: return EXIT_REFUSED;
+	case 0:
+		return EXIT_OK;
+	case EOPNOTSUPP:
+		return EXIT_REFUSED;
 	case EBADMSG:
-	case EPROTONOSUPPORT: return EXIT_BAD_IMAGE;
-	case EEXIST: return EXIT_PID_IN_USE;
+	case EPROTONOSUPPORT:
+		return EXIT_BAD_IMAGE;
+	case EEXIST:
+		return EXIT_PID_IN_USE;
 	}
 	return EXIT_FAIL;
 }
@@ -173,10 +177,17 @@ static int cmd_checkpoint(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "+o:kh", opts, NULL)) != -1) {
 		switch (c) {
-		case 'o': out = optarg; break;
-		case 'k': flags |= CKPT_CHECKPOINT_KILL; break;
-		case 'h': fputs(usage_checkpoint, stdout); return EXIT_OK;
-		default: usage_error(usage_checkpoint, "bad option");
+		case 'o':
+			out = optarg;
+			break;
+		case 'k':
+			flags |= CKPT_CHECKPOINT_KILL;
+			break;
+		case 'h':
+			fputs(usage_checkpoint, stdout);
+			return EXIT_OK;
+		default:
+			usage_error(usage_checkpoint, "bad option");
 		}
 	}
 	if (optind + 1 != argc)
@@ -288,10 +299,17 @@ static int cmd_restart(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "+p:wh", opts, NULL)) != -1) {
 		switch (c) {
-		case 'p': pidfile = optarg; break;
-		case 'w': wait = true; break;
-		case 'h': fputs(usage_restart, stdout); return EXIT_OK;
-		default: usage_error(usage_restart, "bad option");
+		case 'p':
+			pidfile = optarg;
+			break;
+		case 'w':
+			wait = true;
+			break;
+		case 'h':
+			fputs(usage_restart, stdout);
+			return EXIT_OK;
+		default:
+			usage_error(usage_restart, "bad option");
 		}
 	}
 	if (optind + 1 != argc)
@@ -324,9 +342,14 @@ static int cmd_show(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "+jh", opts, NULL)) != -1) {
 		switch (c) {
-		case 'j': flags |= CKPT_SHOW_JSON; break;
-		case 'h': fputs(usage_show, stdout); return EXIT_OK;
-		default: usage_error(usage_show, "bad option");
+		case 'j':
+			flags |= CKPT_SHOW_JSON;
+			break;
+		case 'h':
+			fputs(usage_show, stdout);
+			return EXIT_OK;
+		default:
+			usage_error(usage_show, "bad option");
 		}
 	}
 	if (optind + 1 != argc)
@@ -362,16 +385,25 @@ int main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
 		switch (c) {
-		case 'v': verbosity++; break;
-		case 'V': printf("ckpt %s\n", ckpt_version()); return EXIT_OK;
-		case 'h': fputs(usage_main, stdout); return EXIT_OK;
-		default: usage_error(usage_main, "bad option");
+		case 'v':
+			verbosity++;
+			break;
+		case 'V':
+			printf("ckpt %s\n", ckpt_version());
+			return EXIT_OK;
+		case 'h':
+			fputs(usage_main, stdout);
+			return EXIT_OK;
+		default:
+			usage_error(usage_main, "bad option");
 		}
 	}
 	if (optind >= argc)
 		usage_error(usage_main, "expected a command");
 	ckpt_set_log(log_sink, NULL,
-		     verbosity >= 2 ? CKPT_LOG_DEBUG : verbosity ? CKPT_LOG_INFO : CKPT_LOG_WARN);
+		     verbosity >= 2 ? CKPT_LOG_DEBUG
+		     : verbosity    ? CKPT_LOG_INFO
+				    : CKPT_LOG_WARN);
 	setup_signals();
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		if (!strcmp(argv[optind], cmds[i].name)) {

@@ -17,7 +17,9 @@
 #error "ckpt images are little-endian and this code writes structs directly"
 #endif
 
-#define CKPT_IMG_MAGIC "\x89" "CKPT\r\n\x1a"
+#define CKPT_IMG_MAGIC                                                                             \
+	"\x89"                                                                                     \
+	"CKPT\r\n\x1a"
 #define CKPT_IMG_MAGIC_LEN 8
 #define CKPT_IMG_MAJOR 1
 #define CKPT_IMG_MINOR 0
@@ -35,13 +37,13 @@ struct ckpt_hdr_image {
 	uint32_t hdr_len; /* bytes of header as written; readers skip what they do not know */
 	uint32_t arch;
 	uint32_t page_size;
-	uint32_t flags;       /* none defined yet; must be 0 */
+	uint32_t flags; /* none defined yet; must be 0 */
 	uint32_t xstate_size; /* bytes of the x86 xsave area of the checkpointing machine */
-	uint64_t xfeatures;   /* XCR0 of the checkpointing machine */
-	uint64_t time_ns;     /* CLOCK_REALTIME when the checkpoint was taken */
-	char kernel[80];      /* uname release, NUL padded */
-	char tool[32];        /* ckpt version, NUL padded */
-	char host[64];        /* uname nodename, NUL padded */
+	uint64_t xfeatures; /* XCR0 of the checkpointing machine */
+	uint64_t time_ns; /* CLOCK_REALTIME when the checkpoint was taken */
+	char kernel[80]; /* uname release, NUL padded */
+	char tool[32]; /* ckpt version, NUL padded */
+	char host[64]; /* uname nodename, NUL padded */
 };
 _Static_assert(sizeof(struct ckpt_hdr_image) == 224, "header size");
 
@@ -53,14 +55,14 @@ _Static_assert(sizeof(struct ckpt_rec_hdr) == 8, "record header size");
 
 enum ckpt_rec_type {
 	/* 1-99: structure of the stream */
-	CKPT_REC_MARK = 1,    /* end of metadata; page data follows */
+	CKPT_REC_MARK = 1, /* end of metadata; page data follows */
 	CKPT_REC_TRAILER = 2, /* last record */
 
 	/* 100-199: tasks */
-	CKPT_REC_PROC = 100,       /* one per process, all before anything else */
+	CKPT_REC_PROC = 100, /* one per process, all before anything else */
 	CKPT_REC_PROC_BEGIN = 101, /* opens the section of one process */
-	CKPT_REC_TASK = 102,       /* process-wide attributes */
-	CKPT_REC_THREAD = 103,     /* opens the subsection of one thread */
+	CKPT_REC_TASK = 102, /* process-wide attributes */
+	CKPT_REC_THREAD = 103, /* opens the subsection of one thread */
 	CKPT_REC_CREDS = 104,
 	CKPT_REC_RLIMITS = 105,
 	CKPT_REC_FS = 106, /* cwd, root, umask */
@@ -71,7 +73,7 @@ enum ckpt_rec_type {
 
 	/* 300-399: files */
 	CKPT_REC_FILE = 300, /* an open file description, referenced by id */
-	CKPT_REC_FD = 301,   /* one descriptor of the current process */
+	CKPT_REC_FD = 301, /* one descriptor of the current process */
 
 	/* 400-499: memory */
 	CKPT_REC_MM = 400,
@@ -132,7 +134,7 @@ struct ckpt_rec_thread {
 	uint64_t rseq_ptr;
 	uint32_t rseq_sig;
 	uint32_t pad1;
-	uint64_t clear_tid;   /* set_tid_address() pointer */
+	uint64_t clear_tid; /* set_tid_address() pointer */
 	uint64_t robust_list; /* set_robust_list() head */
 	uint64_t robust_len;
 	char comm[16];
@@ -235,7 +237,7 @@ _Static_assert(sizeof(struct ckpt_rec_fd) == 16, "fd size");
  * executable's path */
 #define CKPT_MM_LOCK_FUTURE (1U << 0) /* mlockall(MCL_FUTURE) */
 #define CKPT_MM_LOCK_ONFAULT (1U << 1) /* ... | MCL_ONFAULT */
-#define CKPT_MM_MERGE_ANY (1U << 2)   /* PR_SET_MEMORY_MERGE */
+#define CKPT_MM_MERGE_ANY (1U << 2) /* PR_SET_MEMORY_MERGE */
 #define CKPT_MM_FLAGS_ALL ((1U << 3) - 1)
 
 struct ckpt_rec_mm {
@@ -245,7 +247,7 @@ struct ckpt_rec_mm {
 	struct ckpt_file_id exe_id;
 	uint32_t auxv_len;
 	uint32_t exe_len;
-	uint32_t flags;       /* CKPT_MM_* */
+	uint32_t flags; /* CKPT_MM_* */
 	uint32_t thp_disable; /* PR_GET_THP_DISABLE: 0, or 1 with PR_THP_DISABLE_* flags */
 };
 _Static_assert(sizeof(struct ckpt_rec_mm) == 136, "mm size");
@@ -254,9 +256,9 @@ _Static_assert(sizeof(struct ckpt_rec_mm) == 136, "mm size");
  * CKPT_VMA_FILE, the kernel's name ("[vdso]") for CKPT_VMA_SPECIAL, the
  * anonymous name for named anonymous memory */
 enum ckpt_vma_kind {
-	CKPT_VMA_ANON = 1,    /* private anonymous (heap, stack, malloc arenas) */
-	CKPT_VMA_FILE = 2,    /* mapping of a regular file, private or shared */
-	CKPT_VMA_SHANON = 3,  /* MAP_SHARED|MAP_ANONYMOUS */
+	CKPT_VMA_ANON = 1, /* private anonymous (heap, stack, malloc arenas) */
+	CKPT_VMA_FILE = 2, /* mapping of a regular file, private or shared */
+	CKPT_VMA_SHANON = 3, /* MAP_SHARED|MAP_ANONYMOUS */
 	CKPT_VMA_SPECIAL = 4, /* vdso, vvar, ...: moved into place, never copied */
 };
 
@@ -301,7 +303,7 @@ enum ckpt_shmem_kind {
 struct ckpt_rec_shmem {
 	uint32_t id;
 	uint32_t kind;
-	uint64_t size;   /* bytes */
+	uint64_t size; /* bytes */
 	uint64_t npages; /* pages stored in CKPT_REC_PAGES records */
 };
 _Static_assert(sizeof(struct ckpt_rec_shmem) == 24, "shmem size");

@@ -59,8 +59,8 @@ static int same_ns(pid_t pid, const char *ns)
 /* What the target must not be, checked before it is frozen. */
 static int tree_refuse(pid_t pid)
 {
-	static const char *const namespaces[] = { "mnt", "pid", "net", "ipc", "uts",
-						  "user", "cgroup", "time" };
+	static const char *const namespaces[] = { "mnt", "pid",	 "net",	   "ipc",
+						  "uts", "user", "cgroup", "time" };
 	pid_t *tids, *children;
 	size_t ntids, nchildren;
 	int err;
@@ -174,9 +174,8 @@ static int inspect(struct ck_proc *p)
 	for (uint32_t i = 0; i < p->nthreads; i++)
 		p->threads[i].rt.syscall_ip = live->syscall_ip;
 	/* low in the address space, so the first lines of smaps describe it */
-	err = res_remote(p, NULL, &ret, SYS_mmap, low_free_page(&live->maps),
-			 sysconf(_SC_PAGESIZE), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-			 -1, 0);
+	err = res_remote(p, NULL, &ret, SYS_mmap, low_free_page(&live->maps), sysconf(_SC_PAGESIZE),
+			 PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (!err && ret < 0 && ret > -4096)
 		err = (int)ret;
 	if (err) {

@@ -150,7 +150,8 @@ int image_read_meta(struct img_reader *r, struct ck_image *img)
 		if (type == CKPT_REC_MARK)
 			return validate(img);
 		if (type == CKPT_REC_PROC) {
-			err = cur ? damaged("process record after the tree") : read_proc(r, img, len);
+			err = cur ? damaged("process record after the tree")
+				  : read_proc(r, img, len);
 			continue;
 		}
 		if (type == CKPT_REC_PROC_BEGIN) {

@@ -57,8 +57,8 @@ struct ck_vma {
 	struct ckpt_rec_vma rec;
 	char *name;
 	struct ck_shmem *shmem; /* CKPT_VMA_SHANON */
-	int temp_fd;            /* restart: descriptor the blob maps it from, or -1 */
-	uint32_t tmp_prot;      /* restart: protection while pages are written */
+	int temp_fd; /* restart: descriptor the blob maps it from, or -1 */
+	uint32_t tmp_prot; /* restart: protection while pages are written */
 };
 
 struct ck_fd {
@@ -101,7 +101,7 @@ struct ck_proc {
 	struct ckpt_rec_sigactions sigact;
 	struct ck_sigqueue shared_pending;
 	struct ck_live *live; /* checkpoint only */
-	struct ck_rst *rst;   /* restart only */
+	struct ck_rst *rst; /* restart only */
 };
 
 struct ck_image {

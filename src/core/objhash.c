@@ -108,7 +108,8 @@ struct ck_obj *objhash_find(const struct objhash *h, enum obj_kind kind, uint64_
 	if (!h->nbuckets)
 		return NULL;
 	for (struct ck_obj *o = h->buckets[bucket_of(h, kind, k0, k1)]; o; o = o->next_in_bucket)
-		if (o->kind == kind && o->key[0] == k0 && o->key[1] == k1 && (!match || match(o, arg)))
+		if (o->kind == kind && o->key[0] == k0 && o->key[1] == k1 &&
+		    (!match || match(o, arg)))
 			return o;
 	return NULL;
 }

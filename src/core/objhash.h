@@ -24,7 +24,7 @@ struct ck_obj {
 	uint64_t key[2];
 	struct ck_obj *next_in_bucket;
 	bool written; /* checkpoint: its record is in the image */
-	int fd;       /* restart: ckpt's own descriptor for it, or -1 */
+	int fd; /* restart: ckpt's own descriptor for it, or -1 */
 	void (*release)(struct ck_obj *obj);
 };
 

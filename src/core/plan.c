@@ -105,7 +105,8 @@ static int append(struct blob_plan *bp, const struct blob_call *c, unsigned int 
 int plan_call(struct blob_plan *bp, unsigned int flags, unsigned int refs, long nr, uint64_t a0,
 	      uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5, const char *fmt, ...)
 {
-	struct blob_call c = { .nr = (uint32_t)nr, .flags = flags,
+	struct blob_call c = { .nr = (uint32_t)nr,
+			       .flags = flags,
 			       .args = { a0, a1, a2, a3, a4, a5 } };
 	char *what = NULL;
 	va_list ap;
@@ -314,7 +315,8 @@ int plan_build(struct blob_plan *bp)
 			if (bp->has_unmap && i == bp->unmap_list && j == bp->unmap_call) {
 				c.args[0] = 0;
 				c.args[1] = bp->base;
-			} else if (bp->has_unmap && i == bp->unmap_list && j == bp->unmap_call + 1) {
+			} else if (bp->has_unmap && i == bp->unmap_list &&
+				   j == bp->unmap_call + 1) {
 				c.args[0] = bp->base + bp->size;
 				c.args[1] = ARCH_TASK_SIZE_47 - (bp->base + bp->size);
 			}

@@ -21,9 +21,9 @@ struct plan_list {
 	struct blob_call *calls;
 	char **what;
 	size_t count, cap;
-	uint8_t *refs;      /* per call: bit n set when argument n is an arena offset */
+	uint8_t *refs; /* per call: bit n set when argument n is an arena offset */
 	uint64_t stack_top; /* offset in the area of this list's stack top */
-	uint64_t offset;    /* offset in the area of this list */
+	uint64_t offset; /* offset in the area of this list */
 };
 
 struct blob_plan {
@@ -49,8 +49,8 @@ void plan_release(struct blob_plan *bp);
 /* Appends a syscall to the current list. refs: bit n set when argument n
  * is an arena offset. what is printed if the call fails. */
 int plan_call(struct blob_plan *bp, unsigned int flags, unsigned int refs, long nr, uint64_t a0,
-	      uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5, const char *fmt,
-	      ...) __attribute__((format(printf, 11, 12)));
+	      uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5, const char *fmt, ...)
+	__attribute__((format(printf, 11, 12)));
 /* Unmaps everything but the blob's own area (two munmap calls). */
 int plan_unmap_outside(struct blob_plan *bp);
 /* A stop for the tracer in the current list. */

@@ -284,7 +284,8 @@ static int create(struct rst_ctx *ctx, struct ck_proc *p)
 		if (err == -EEXIST)
 			log_err("pid %d: the pid is in use", p->rec.pid);
 		else
-			log_err("pid %d: cannot create the process: %s", p->rec.pid, strerror(errno));
+			log_err("pid %d: cannot create the process: %s", p->rec.pid,
+				strerror(errno));
 		return err;
 	}
 	r->pid = (pid_t)ret;

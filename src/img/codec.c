@@ -153,8 +153,8 @@ int img_read_header(struct img_reader *r, struct ckpt_hdr_image *ret_hdr)
 	return 0;
 }
 
-static int check_sum(const char *what, uint64_t records, uint64_t checksum,
-		     uint64_t want_records, uint64_t want_checksum)
+static int check_sum(const char *what, uint64_t records, uint64_t checksum, uint64_t want_records,
+		     uint64_t want_checksum)
 {
 	if (records != want_records) {
 		log_err("image is damaged: %s counts %llu records, found %llu", what,
@@ -273,25 +273,44 @@ int img_read_payload(struct img_reader *r, void **ret_data, uint32_t *ret_len)
 const char *img_rec_name(uint32_t type)
 {
 	switch (type) {
-	case CKPT_REC_MARK: return "mark";
-	case CKPT_REC_TRAILER: return "trailer";
-	case CKPT_REC_PROC: return "proc";
-	case CKPT_REC_PROC_BEGIN: return "proc-begin";
-	case CKPT_REC_TASK: return "task";
-	case CKPT_REC_THREAD: return "thread";
-	case CKPT_REC_CREDS: return "creds";
-	case CKPT_REC_RLIMITS: return "rlimits";
-	case CKPT_REC_FS: return "fs";
-	case CKPT_REC_X86_REGS: return "x86-regs";
-	case CKPT_REC_X86_XSTATE: return "x86-xstate";
-	case CKPT_REC_FILE: return "file";
-	case CKPT_REC_FD: return "fd";
-	case CKPT_REC_MM: return "mm";
-	case CKPT_REC_VMA: return "vma";
-	case CKPT_REC_PAGES: return "pages";
-	case CKPT_REC_SHMEM: return "shmem";
-	case CKPT_REC_SIGACTIONS: return "sigactions";
-	case CKPT_REC_SIGPENDING: return "sigpending";
+	case CKPT_REC_MARK:
+		return "mark";
+	case CKPT_REC_TRAILER:
+		return "trailer";
+	case CKPT_REC_PROC:
+		return "proc";
+	case CKPT_REC_PROC_BEGIN:
+		return "proc-begin";
+	case CKPT_REC_TASK:
+		return "task";
+	case CKPT_REC_THREAD:
+		return "thread";
+	case CKPT_REC_CREDS:
+		return "creds";
+	case CKPT_REC_RLIMITS:
+		return "rlimits";
+	case CKPT_REC_FS:
+		return "fs";
+	case CKPT_REC_X86_REGS:
+		return "x86-regs";
+	case CKPT_REC_X86_XSTATE:
+		return "x86-xstate";
+	case CKPT_REC_FILE:
+		return "file";
+	case CKPT_REC_FD:
+		return "fd";
+	case CKPT_REC_MM:
+		return "mm";
+	case CKPT_REC_VMA:
+		return "vma";
+	case CKPT_REC_PAGES:
+		return "pages";
+	case CKPT_REC_SHMEM:
+		return "shmem";
+	case CKPT_REC_SIGACTIONS:
+		return "sigactions";
+	case CKPT_REC_SIGPENDING:
+		return "sigpending";
 	}
 	return "unknown";
 }

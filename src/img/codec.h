@@ -29,7 +29,7 @@ struct img_reader {
 	struct img_stream *s;
 	uint64_t records;
 	uint32_t left; /* unread payload bytes of the current record */
-	uint32_t pad;  /* padding after it */
+	uint32_t pad; /* padding after it */
 	uint32_t type;
 	bool seen_mark;
 	bool seen_trailer;

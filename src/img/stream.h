@@ -14,15 +14,15 @@
 #include "img/hash.h"
 
 struct img_stream {
-	int fd;             /* -1 for memory streams */
+	int fd; /* -1 for memory streams */
 	bool writing;
-	uint8_t *buf;       /* read: bytes [pos, len) are unread; write: [0, len) are pending */
+	uint8_t *buf; /* read: bytes [pos, len) are unread; write: [0, len) are pending */
 	size_t cap, pos, len;
 	const uint8_t *mem; /* memory source when reading from memory */
 	size_t mem_len, mem_pos;
-	uint8_t *out;       /* memory sink when writing to memory */
+	uint8_t *out; /* memory sink when writing to memory */
 	size_t out_len, out_cap;
-	uint64_t offset;    /* bytes read or written so far */
+	uint64_t offset; /* bytes read or written so far */
 	struct img_hash hash;
 };
 

@@ -11,13 +11,13 @@
 #include "util/io.h"
 
 static const char vmflag_codes[VMF_COUNT][3] = {
-	[VMF_RD] = "rd", [VMF_WR] = "wr", [VMF_EX] = "ex", [VMF_SH] = "sh", [VMF_MR] = "mr",
-	[VMF_MW] = "mw", [VMF_ME] = "me", [VMF_MS] = "ms", [VMF_GD] = "gd", [VMF_PF] = "pf",
-	[VMF_LO] = "lo", [VMF_IO] = "io", [VMF_SR] = "sr", [VMF_RR] = "rr", [VMF_DC] = "dc",
-	[VMF_DE] = "de", [VMF_AC] = "ac", [VMF_NR] = "nr", [VMF_HT] = "ht", [VMF_SF] = "sf",
-	[VMF_AR] = "ar", [VMF_WF] = "wf", [VMF_DD] = "dd", [VMF_SD] = "sd", [VMF_MM] = "mm",
-	[VMF_HG] = "hg", [VMF_NH] = "nh", [VMF_MG] = "mg", [VMF_UM] = "um", [VMF_UW] = "uw",
-	[VMF_UI] = "ui", [VMF_SS] = "ss", [VMF_SL] = "sl", [VMF_LF] = "lf", [VMF_DP] = "dp",
+	[VMF_RD] = "rd", [VMF_WR] = "wr", [VMF_EX] = "ex", [VMF_SH] = "sh",	 [VMF_MR] = "mr",
+	[VMF_MW] = "mw", [VMF_ME] = "me", [VMF_MS] = "ms", [VMF_GD] = "gd",	 [VMF_PF] = "pf",
+	[VMF_LO] = "lo", [VMF_IO] = "io", [VMF_SR] = "sr", [VMF_RR] = "rr",	 [VMF_DC] = "dc",
+	[VMF_DE] = "de", [VMF_AC] = "ac", [VMF_NR] = "nr", [VMF_HT] = "ht",	 [VMF_SF] = "sf",
+	[VMF_AR] = "ar", [VMF_WF] = "wf", [VMF_DD] = "dd", [VMF_SD] = "sd",	 [VMF_MM] = "mm",
+	[VMF_HG] = "hg", [VMF_NH] = "nh", [VMF_MG] = "mg", [VMF_UM] = "um",	 [VMF_UW] = "uw",
+	[VMF_UI] = "ui", [VMF_SS] = "ss", [VMF_SL] = "sl", [VMF_LF] = "lf",	 [VMF_DP] = "dp",
 	[VMF_BT] = "bt", [VMF_MT] = "mt", [VMF_GU] = "gu", [VMF_UNKNOWN] = "??",
 };
 
@@ -55,7 +55,8 @@ static int add_vma(struct proc_maps *m, size_t *cap, const char *line, const cha
 	size_t len;
 
 	if (sscanf(line, "%lx-%lx %4s %llx %x:%x %llu%n", &v.start, &v.end, perms, &v.pgoff,
-		   &v.dev_major, &v.dev_minor, &v.ino, &off) != 7 || off <= 0 || line + off > end)
+		   &v.dev_major, &v.dev_minor, &v.ino, &off) != 7 ||
+	    off <= 0 || line + off > end)
 		return 1;
 	if (strlen(perms) != 4 || v.end <= v.start)
 		return -EINVAL;

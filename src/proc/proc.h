@@ -19,7 +19,7 @@ struct proc_status {
 	unsigned int umask;
 	pid_t tgid, ppid, tracer;
 	uint32_t uid[4], gid[4]; /* real, effective, saved, fs */
-	uint32_t *groups;        /* malloc'd */
+	uint32_t *groups; /* malloc'd */
 	unsigned int ngroups;
 	unsigned int threads;
 	uint64_t sigpnd, shdpnd, sigblk, sigign, sigcgt;
@@ -56,10 +56,45 @@ int proc_read_stat(pid_t pid, pid_t tid, struct proc_stat *ret);
 
 /* VmFlags of /proc/PID/smaps, one bit per two-letter code */
 enum proc_vmflag {
-	VMF_RD, VMF_WR, VMF_EX, VMF_SH, VMF_MR, VMF_MW, VMF_ME, VMF_MS, VMF_GD, VMF_PF,
-	VMF_LO, VMF_IO, VMF_SR, VMF_RR, VMF_DC, VMF_DE, VMF_AC, VMF_NR, VMF_HT, VMF_SF,
-	VMF_AR, VMF_WF, VMF_DD, VMF_SD, VMF_MM, VMF_HG, VMF_NH, VMF_MG, VMF_UM, VMF_UW,
-	VMF_UI, VMF_SS, VMF_SL, VMF_LF, VMF_DP, VMF_BT, VMF_MT, VMF_GU, VMF_UNKNOWN,
+	VMF_RD,
+	VMF_WR,
+	VMF_EX,
+	VMF_SH,
+	VMF_MR,
+	VMF_MW,
+	VMF_ME,
+	VMF_MS,
+	VMF_GD,
+	VMF_PF,
+	VMF_LO,
+	VMF_IO,
+	VMF_SR,
+	VMF_RR,
+	VMF_DC,
+	VMF_DE,
+	VMF_AC,
+	VMF_NR,
+	VMF_HT,
+	VMF_SF,
+	VMF_AR,
+	VMF_WF,
+	VMF_DD,
+	VMF_SD,
+	VMF_MM,
+	VMF_HG,
+	VMF_NH,
+	VMF_MG,
+	VMF_UM,
+	VMF_UW,
+	VMF_UI,
+	VMF_SS,
+	VMF_SL,
+	VMF_LF,
+	VMF_DP,
+	VMF_BT,
+	VMF_MT,
+	VMF_GU,
+	VMF_UNKNOWN,
 	VMF_COUNT
 };
 #define VMF(f) (1ULL << VMF_##f)

@@ -20,12 +20,12 @@ struct proc_maps;
 struct remote_task {
 	pid_t tid;
 	struct user_regs_struct regs; /* as found when frozen */
-	uint64_t sigmask;             /* blocked signals as found when frozen */
+	uint64_t sigmask; /* blocked signals as found when frozen */
 	bool seized;
-	bool group_stopped;   /* was in a job-control stop */
-	bool regs_changed;    /* a remote syscall ran: registers must go back */
-	bool mask_changed;    /* signals are blocked for remote syscalls */
-	int reinject_sig;     /* a signal that arrived while we worked, to deliver on release */
+	bool group_stopped; /* was in a job-control stop */
+	bool regs_changed; /* a remote syscall ran: registers must go back */
+	bool mask_changed; /* signals are blocked for remote syscalls */
+	int reinject_sig; /* a signal that arrived while we worked, to deliver on release */
 	unsigned long syscall_ip; /* address of a syscall instruction in the task */
 };
 

@@ -26,8 +26,9 @@
 #include "util/log.h"
 
 #define MAX_FD (1 << 20)
-#define OPEN_FLAGS_KEPT (O_ACCMODE | O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME | O_SYNC | \
-			 O_DSYNC | O_PATH | O_DIRECTORY | O_NOFOLLOW | O_LARGEFILE)
+#define OPEN_FLAGS_KEPT                                                                            \
+	(O_ACCMODE | O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME | O_SYNC | O_DSYNC | O_PATH |    \
+	 O_DIRECTORY | O_NOFOLLOW | O_LARGEFILE)
 
 static const struct {
 	unsigned int minor;
@@ -156,7 +157,7 @@ static int collect_one(struct dump_ctx *ctx, struct ck_proc *p, int fd)
 		if (fd > 2 || (S_ISCHR(st.st_mode) && !tty))
 			return refuse(p, fd, S_ISCHR(st.st_mode) ? target : kind, "not supported");
 		rec.flags |= CKPT_FD_EXTERNAL;
-		rec.ext_kind = S_ISFIFO(st.st_mode) ? CKPT_EXT_PIPE
+		rec.ext_kind = S_ISFIFO(st.st_mode)   ? CKPT_EXT_PIPE
 			       : S_ISSOCK(st.st_mode) ? CKPT_EXT_SOCKET
 						      : CKPT_EXT_TTY;
 		return add_fd(p, &rec, NULL);
@@ -267,8 +268,8 @@ static int read_file(struct ck_image *img, uint32_t type, const void *data, uint
 	err = res_check_len(type, len, sizeof(*r), len >= sizeof(*r) ? r->path_len : 0);
 	if (err)
 		return err;
-	if (r->kind < CKPT_FILE_REG || r->kind > CKPT_FILE_CHR || !r->path_len ||
-	    path[0] != '/' || memchr(path, 0, r->path_len) || r->flags & ~OPEN_FLAGS_KEPT)
+	if (r->kind < CKPT_FILE_REG || r->kind > CKPT_FILE_CHR || !r->path_len || path[0] != '/' ||
+	    memchr(path, 0, r->path_len) || r->flags & ~OPEN_FLAGS_KEPT)
 		return res_bad(type, "is malformed");
 	if (r->kind == CKPT_FILE_CHR && !mem_device(r->rdev))
 		return res_bad(type, "names an unsupported device");
@@ -403,9 +404,12 @@ static const char *access_name(uint32_t flags)
 	if (flags & O_PATH)
 		return "path";
 	switch (flags & O_ACCMODE) {
-	case O_RDONLY: return "read";
-	case O_WRONLY: return "write";
-	default: return "read-write";
+	case O_RDONLY:
+		return "read";
+	case O_WRONLY:
+		return "write";
+	default:
+		return "read-write";
 	}
 }
 

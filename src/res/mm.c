@@ -157,19 +157,20 @@ static const struct {
 	enum proc_vmflag vmf;
 	uint32_t flag;
 } vmflag_map[] = {
-	{ VMF_GD, CKPT_VMA_GROWSDOWN }, { VMF_LO, CKPT_VMA_LOCKED },
+	{ VMF_GD, CKPT_VMA_GROWSDOWN },	  { VMF_LO, CKPT_VMA_LOCKED },
 	{ VMF_LF, CKPT_VMA_LOCKONFAULT }, { VMF_DC, CKPT_VMA_DONTFORK },
-	{ VMF_DD, CKPT_VMA_DONTDUMP },	{ VMF_WF, CKPT_VMA_WIPEONFORK },
-	{ VMF_HG, CKPT_VMA_HUGEPAGE },	{ VMF_NH, CKPT_VMA_NOHUGEPAGE },
-	{ VMF_MG, CKPT_VMA_MERGEABLE }, { VMF_SR, CKPT_VMA_SEQUENTIAL },
-	{ VMF_RR, CKPT_VMA_RANDOM },	{ VMF_NR, CKPT_VMA_NORESERVE },
+	{ VMF_DD, CKPT_VMA_DONTDUMP },	  { VMF_WF, CKPT_VMA_WIPEONFORK },
+	{ VMF_HG, CKPT_VMA_HUGEPAGE },	  { VMF_NH, CKPT_VMA_NOHUGEPAGE },
+	{ VMF_MG, CKPT_VMA_MERGEABLE },	  { VMF_SR, CKPT_VMA_SEQUENTIAL },
+	{ VMF_RR, CKPT_VMA_RANDOM },	  { VMF_NR, CKPT_VMA_NORESERVE },
 	{ VMF_SL, CKPT_VMA_SEALED },
 };
 
 static bool is_special_name(const char *n)
 {
 	return n && n[0] == '[' && strcmp(n, "[heap]") && strcmp(n, "[stack]") &&
-	       strncmp(n, "[anon:", 6) && strncmp(n, "[anon_shmem:", 12) && strncmp(n, "[stack:", 7);
+	       strncmp(n, "[anon:", 6) && strncmp(n, "[anon_shmem:", 12) &&
+	       strncmp(n, "[stack:", 7);
 }
 
 /* Fills v from the smaps entry pv; *skip when the area is not saved. */
@@ -244,8 +245,9 @@ static int classify(struct dump_ctx *ctx, struct ck_proc *p, const struct proc_v
 		free(v->name);
 		err = res_link_path(path, &v->name, &st);
 		if (err == -ENOENT)
-			return refuse_vma(p, pv, "mapped file was deleted or is not reachable "
-						 "from ckpt's root: not supported");
+			return refuse_vma(p, pv,
+					  "mapped file was deleted or is not reachable "
+					  "from ckpt's root: not supported");
 		if (err) {
 			log_err("pid %d: memory 0x%lx: cannot inspect its file: %s", p->rec.pid,
 				pv->start, strerror(-err));
@@ -314,8 +316,8 @@ static int scan_vma(struct ck_proc *p, int pagemap, struct ck_vma *v, struct pag
 			.end = v->rec.end,
 			.vec = (uint64_t)(uintptr_t)vec,
 			.vec_len = SCAN_VEC,
-			.category_anyof_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED |
-					       (no_guard ? 0 : PAGE_IS_GUARD),
+			.category_anyof_mask =
+				PAGE_IS_PRESENT | PAGE_IS_SWAPPED | (no_guard ? 0 : PAGE_IS_GUARD),
 			.return_mask = PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_FILE |
 				       PAGE_IS_PFNZERO | (no_guard ? 0 : PAGE_IS_GUARD),
 		};
@@ -427,7 +429,8 @@ static int collect_mm_fields(struct ck_proc *p)
 	err = res_link_path(path, &p->exe, &exe_st);
 	if (err == -ENOENT) {
 		log_err("pid %d: executable was deleted or is not reachable from ckpt's root: "
-			"not supported", p->rec.pid);
+			"not supported",
+			p->rec.pid);
 		return -EOPNOTSUPP;
 	}
 	if (err) {
@@ -526,8 +529,7 @@ static int write_rec(struct img_writer *w, struct ck_image *img, struct ck_proc 
 	return err;
 }
 
-static int dump_proc_pages(struct dump_ctx *ctx, struct img_writer *w, struct ck_proc *p,
-			   void *buf)
+static int dump_proc_pages(struct dump_ctx *ctx, struct img_writer *w, struct ck_proc *p, void *buf)
 {
 	unsigned long ps = page_size();
 
@@ -574,10 +576,9 @@ static int dump_shmem_range(void *arg, uint64_t off, uint64_t end)
 
 	for (uint64_t o = off; o < end; o += IO_CHUNK) {
 		uint64_t n = end - o < IO_CHUNK ? end - o : IO_CHUNK;
-		struct ckpt_rec_pages h = { .owner = d->s->obj.id,
-					    .kind = CKPT_PAGES_SHMEM,
-					    .addr = o,
-					    .npages = n / ps };
+		struct ckpt_rec_pages h = {
+			.owner = d->s->obj.id, .kind = CKPT_PAGES_SHMEM, .addr = o, .npages = n / ps
+		};
 		struct iovec iov[2] = { { &h, sizeof(h) }, { d->buf, n } };
 		ssize_t got = pread(d->s->dump_fd, d->buf, n, (off_t)o);
 		int err;
@@ -630,8 +631,8 @@ static int read_mm(struct ck_proc *p, uint32_t type, const void *data, uint32_t 
 	if (err)
 		return err;
 	if (m->auxv_len > MAX_AUXV || m->auxv_len % 16 || !m->exe_len ||
-	    m->flags & ~CKPT_MM_FLAGS_ALL || m->thp_disable & ~3U ||
-	    tail[m->auxv_len] != '/' || memchr(tail + m->auxv_len, 0, m->exe_len))
+	    m->flags & ~CKPT_MM_FLAGS_ALL || m->thp_disable & ~3U || tail[m->auxv_len] != '/' ||
+	    memchr(tail + m->auxv_len, 0, m->exe_len))
 		return res_bad(type, "is malformed");
 	p->mm = *m;
 	p->auxv = malloc(m->auxv_len ? m->auxv_len : 1);
@@ -655,9 +656,9 @@ static int read_vma(struct ck_image *img, struct ck_proc *p, uint32_t type, cons
 	if (err)
 		return err;
 	if (r->start % ps || r->end % ps || r->start >= r->end || r->end > ARCH_TASK_SIZE_47 ||
-	    r->start < MIN_ADDR || r->pgoff % ps || r->prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC) ||
-	    r->flags & ~CKPT_VMA_FLAGS_ALL || r->kind < CKPT_VMA_ANON ||
-	    r->kind > CKPT_VMA_SPECIAL || r->name_len > MAX_NAME ||
+	    r->start < MIN_ADDR || r->pgoff % ps ||
+	    r->prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC) || r->flags & ~CKPT_VMA_FLAGS_ALL ||
+	    r->kind < CKPT_VMA_ANON || r->kind > CKPT_VMA_SPECIAL || r->name_len > MAX_NAME ||
 	    r->npages > (r->end - r->start) / ps || memchr(r + 1, 0, r->name_len))
 		return res_bad(type, "is malformed");
 	if ((r->kind == CKPT_VMA_FILE || r->kind == CKPT_VMA_SPECIAL ||
@@ -770,7 +771,8 @@ static int check_file(struct ck_proc *p, const char *path, const struct ckpt_fil
 	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != fid->size ||
 	    (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec != fid->mtime_ns) {
 		log_err("pid %d: %s '%s' changed since the checkpoint (size or modification time "
-			"differ)", p->rec.pid, what, path);
+			"differ)",
+			p->rec.pid, what, path);
 		return -ESTALE;
 	}
 	return 0;
@@ -830,8 +832,7 @@ static int open_mapfile(struct rst_ctx *ctx, struct ck_proc *p, const char *path
 			close(fd);
 		return err;
 	}
-	o = objhash_find(&ctx->img->objs, OBJ_MAPFILE, st.st_dev, st.st_ino * 2 + rw, NULL,
-			 NULL);
+	o = objhash_find(&ctx->img->objs, OBJ_MAPFILE, st.st_dev, st.st_ino * 2 + rw, NULL, NULL);
 	if (o) {
 		close(fd);
 		*ret_fd = o->fd;
@@ -860,7 +861,8 @@ static int open_mapfile(struct rst_ctx *ctx, struct ck_proc *p, const char *path
 static int create_shmem(struct ck_shmem *s)
 {
 	char path[96];
-	void *m = mmap(NULL, s->rec.size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	void *m =
+		mmap(NULL, s->rec.size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	int err = 0;
 
 	if (m == MAP_FAILED)
@@ -890,7 +892,8 @@ static int prepare(struct rst_ctx *ctx, struct ck_proc *p)
 		struct ck_vma *v = &p->vmas[i];
 
 		if (v->rec.kind == CKPT_VMA_FILE) {
-			bool rw = v->rec.flags & CKPT_VMA_SHARED && v->rec.flags & CKPT_VMA_MAYWRITE;
+			bool rw =
+				v->rec.flags & CKPT_VMA_SHARED && v->rec.flags & CKPT_VMA_MAYWRITE;
 
 			err = open_mapfile(ctx, p, v->name, rw, &fd);
 		} else if (v->rec.kind == CKPT_VMA_SHANON) {
@@ -1076,8 +1079,7 @@ static int plan_mm_flags(struct ck_proc *p, struct blob_plan *bp)
 	return err;
 }
 
-static int plan(struct rst_ctx *ctx, struct ck_proc *p, struct blob_plan *bp,
-		enum plan_phase phase)
+static int plan(struct rst_ctx *ctx, struct ck_proc *p, struct blob_plan *bp, enum plan_phase phase)
 {
 	int err = 0;
 
@@ -1097,8 +1099,8 @@ static int plan(struct rst_ctx *ctx, struct ck_proc *p, struct blob_plan *bp,
 		const struct ckpt_rec_vma *r = &p->vmas[i].rec;
 
 		if (r->flags & CKPT_VMA_SEALED)
-			err = plan_call(bp, 0, 0, SYS_mseal, r->start, r->end - r->start, 0, 0, 0, 0,
-					"seal 0x%llx", (unsigned long long)r->start);
+			err = plan_call(bp, 0, 0, SYS_mseal, r->start, r->end - r->start, 0, 0, 0,
+					0, "seal 0x%llx", (unsigned long long)r->start);
 	}
 	return err;
 }
@@ -1209,10 +1211,14 @@ size_t mm_io_chunk(void)
 static const char *kind_name(uint32_t kind)
 {
 	switch (kind) {
-	case CKPT_VMA_ANON: return "anon";
-	case CKPT_VMA_FILE: return "file";
-	case CKPT_VMA_SHANON: return "shared-anon";
-	case CKPT_VMA_SPECIAL: return "special";
+	case CKPT_VMA_ANON:
+		return "anon";
+	case CKPT_VMA_FILE:
+		return "file";
+	case CKPT_VMA_SHANON:
+		return "shared-anon";
+	case CKPT_VMA_SPECIAL:
+		return "special";
 	}
 	return "?";
 }
@@ -1234,8 +1240,8 @@ static void show(struct show_ctx *s, struct ck_image *img, struct ck_proc *p)
 	if (p->mm.flags & CKPT_MM_MERGE_ANY)
 		show_bool(s, "ksm_merge_any", true);
 	if (p->mm.flags & CKPT_MM_LOCK_FUTURE)
-		show_str(s, "mlockall", p->mm.flags & CKPT_MM_LOCK_ONFAULT ? "future,onfault"
-									  : "future");
+		show_str(s, "mlockall",
+			 p->mm.flags & CKPT_MM_LOCK_ONFAULT ? "future,onfault" : "future");
 	show_obj_end(s);
 	for (uint32_t i = 0; i < p->nvmas; i++)
 		pages += p->vmas[i].rec.npages;

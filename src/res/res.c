@@ -23,8 +23,8 @@ extern const struct res_ops creds_ops, rlimits_ops, fs_ops, files_ops, mm_ops, s
  * credentials resets (the parent-death signal) after them.
  */
 const struct res_ops *const res_table[] = {
-	&fs_ops,	 &files_ops,   &mm_ops,	   &sigactions_ops, &sigpending_ops,
-	&rlimits_ops, &creds_ops, &thread_ops, &regs_ops,	    NULL,
+	&fs_ops,      &files_ops, &mm_ops,     &sigactions_ops, &sigpending_ops,
+	&rlimits_ops, &creds_ops, &thread_ops, &regs_ops,	NULL,
 };
 
 const struct res_ops *res_for_type(uint32_t type)
@@ -58,8 +58,8 @@ int res_temp_fd(struct ck_rst *r, int src)
 int res_check_len(uint32_t type, uint32_t len, size_t fixed, uint64_t tail)
 {
 	if (len < fixed || (uint64_t)len != fixed + tail) {
-		log_err("image is damaged: %s record has %u bytes, expected %llu", img_rec_name(type),
-			len, (unsigned long long)(fixed + tail));
+		log_err("image is damaged: %s record has %u bytes, expected %llu",
+			img_rec_name(type), len, (unsigned long long)(fixed + tail));
 		return -EBADMSG;
 	}
 	return 0;

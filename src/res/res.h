@@ -47,16 +47,16 @@ struct ck_rst {
 	size_t ninstalls;
 	int next_temp_fd; /* descriptors above the saved ones, for the blob's use */
 	int first_temp_fd;
-	int exe_temp_fd;  /* the executable, for PR_SET_MM_MAP */
+	int exe_temp_fd; /* the executable, for PR_SET_MM_MAP */
 	int child_err[2]; /* the child reports a failure before the blob here */
-	int go[2];        /* ckpt lets the child jump into its blob */
+	int go[2]; /* ckpt lets the child jump into its blob */
 	bool created, seized;
 };
 
 enum plan_phase {
 	PLAN_MEMORY, /* the address space; then the tracer writes the pages */
-	PLAN_SETUP,  /* protections, mm fields, signals, ... */
-	PLAN_FINAL,  /* limits; then each thread's plan_thread_final */
+	PLAN_SETUP, /* protections, mm fields, signals, ... */
+	PLAN_FINAL, /* limits; then each thread's plan_thread_final */
 };
 
 struct res_ops {

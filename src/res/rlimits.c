@@ -11,8 +11,8 @@
 #include "util/log.h"
 
 static const char *const rlimit_names[CK_NRLIMITS] = {
-	"cpu", "fsize", "data", "stack", "core", "rss", "nproc", "nofile",
-	"memlock", "as", "locks", "sigpending", "msgqueue", "nice", "rtprio", "rttime",
+	"cpu",	   "fsize", "data",  "stack",	   "core",     "rss",  "nproc",	 "nofile",
+	"memlock", "as",    "locks", "sigpending", "msgqueue", "nice", "rtprio", "rttime",
 };
 
 /* Read inside the process: prlimit on another process needs
@@ -65,7 +65,8 @@ static int read_rec(struct ck_image *img, struct ck_proc *p, struct ck_thread *t
 	if (!p || p->have & (1U << CK_HAVE_RLIMITS))
 		return res_bad(type, "outside a process or repeated");
 	err = res_check_len(type, len, sizeof(*h),
-			    len >= sizeof(*h) ? (uint64_t)h->count * sizeof(struct ckpt_rlimit) : 0);
+			    len >= sizeof(*h) ? (uint64_t)h->count * sizeof(struct ckpt_rlimit)
+					      : 0);
 	if (err)
 		return err;
 	/* limits this ckpt does not know are left as they are */
@@ -96,8 +97,7 @@ static int check(struct rst_ctx *ctx, struct ck_proc *p)
 	return 0;
 }
 
-static int plan(struct rst_ctx *ctx, struct ck_proc *p, struct blob_plan *bp,
-		enum plan_phase phase)
+static int plan(struct rst_ctx *ctx, struct ck_proc *p, struct blob_plan *bp, enum plan_phase phase)
 {
 	(void)ctx;
 	if (phase != PLAN_FINAL)

@@ -27,7 +27,8 @@ static int collect(struct dump_ctx *ctx, struct ck_proc *p)
 
 		if (!settable(sig))
 			continue;
-		err = res_remote(p, NULL, &ret, SYS_rt_sigaction, sig, 0, p->live->scratch, 8, 0, 0);
+		err = res_remote(p, NULL, &ret, SYS_rt_sigaction, sig, 0, p->live->scratch, 8, 0,
+				 0);
 		if (!err && ret < 0)
 			err = (int)ret;
 		if (!err)

@@ -139,16 +139,15 @@ static int queue_calls(struct blob_plan *bp, struct ck_proc *p, const struct ck_
 			err = plan_call(bp, 0, 1U << 3, SYS_rt_tgsigqueueinfo, p->rec.pid, tid, sig,
 					off, 0, 0, "queue signal %d to tid %d", sig, tid);
 		else
-			err = plan_call(bp, 0, 1U << 2, SYS_rt_sigqueueinfo, p->rec.pid, sig, off, 0,
-					0, 0, "queue signal %d to pid %d", sig, p->rec.pid);
+			err = plan_call(bp, 0, 1U << 2, SYS_rt_sigqueueinfo, p->rec.pid, sig, off,
+					0, 0, 0, "queue signal %d to pid %d", sig, p->rec.pid);
 		if (err)
 			return err;
 	}
 	return 0;
 }
 
-static int plan(struct rst_ctx *ctx, struct ck_proc *p, struct blob_plan *bp,
-		enum plan_phase phase)
+static int plan(struct rst_ctx *ctx, struct ck_proc *p, struct blob_plan *bp, enum plan_phase phase)
 {
 	int err;
 

@@ -29,24 +29,24 @@ __attribute__((noreturn, format(printf, 1, 2))) void scen_fail(const char *fmt, 
 /* Monotonic time in nanoseconds. */
 uint64_t scen_now_ns(void);
 
-#define CHECK(cond)                                                                    \
-	do {                                                                           \
-		if (!(cond))                                                           \
-			scen_fail("%s:%d: check failed: %s", __FILE__, __LINE__, #cond); \
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond))                                                                       \
+			scen_fail("%s:%d: check failed: %s", __FILE__, __LINE__, #cond);           \
 	} while (0)
 
-#define CHECK_EQ(a, b)                                                                   \
-	do {                                                                             \
-		long long _a = (long long)(a), _b = (long long)(b);                      \
-		if (_a != _b)                                                            \
-			scen_fail("%s:%d: %s == %s failed: %lld != %lld", __FILE__, __LINE__, \
-				  #a, #b, _a, _b);                                       \
+#define CHECK_EQ(a, b)                                                                             \
+	do {                                                                                       \
+		long long _a = (long long)(a), _b = (long long)(b);                                \
+		if (_a != _b)                                                                      \
+			scen_fail("%s:%d: %s == %s failed: %lld != %lld", __FILE__, __LINE__, #a,  \
+				  #b, _a, _b);                                                     \
 	} while (0)
 
-#define CHECK_SYS(call)                                                                  \
-	do {                                                                             \
-		if ((call) < 0)                                                          \
-			scen_fail("%s:%d: %s: %m", __FILE__, __LINE__, #call);           \
+#define CHECK_SYS(call)                                                                            \
+	do {                                                                                       \
+		if ((call) < 0)                                                                    \
+			scen_fail("%s:%d: %s: %m", __FILE__, __LINE__, #call);                     \
 	} while (0)
 
 #endif

@@ -39,7 +39,8 @@ TEST(split_updates)
 
 		img_hash_init(&h);
 		for (size_t off = 0; off < sizeof(buf); off += step)
-			img_hash_update(&h, buf + off, off + step > sizeof(buf) ? sizeof(buf) - off : step);
+			img_hash_update(&h, buf + off,
+					off + step > sizeof(buf) ? sizeof(buf) - off : step);
 		T_EQX(img_hash_final(&h), whole);
 	}
 }

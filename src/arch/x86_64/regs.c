@@ -124,28 +124,50 @@ void arch_convert_restart_block(struct user_regs_struct *r)
 const char *arch_syscall_name(long nr)
 {
 	switch (nr) {
-	case SYS_read: return "read";
-	case SYS_write: return "write";
-	case SYS_poll: return "poll";
-	case SYS_select: return "select";
-	case SYS_pselect6: return "pselect6";
-	case SYS_ppoll: return "ppoll";
-	case SYS_nanosleep: return "nanosleep";
-	case SYS_clock_nanosleep: return "clock_nanosleep";
-	case SYS_pause: return "pause";
-	case SYS_rt_sigsuspend: return "rt_sigsuspend";
-	case SYS_rt_sigtimedwait: return "rt_sigtimedwait";
-	case SYS_wait4: return "wait4";
-	case SYS_waitid: return "waitid";
-	case SYS_futex: return "futex";
-	case SYS_epoll_wait: return "epoll_wait";
-	case SYS_epoll_pwait: return "epoll_pwait";
-	case SYS_accept: return "accept";
-	case SYS_accept4: return "accept4";
-	case SYS_recvfrom: return "recvfrom";
-	case SYS_recvmsg: return "recvmsg";
-	case SYS_readv: return "readv";
-	case SYS_restart_syscall: return "restart_syscall";
+	case SYS_read:
+		return "read";
+	case SYS_write:
+		return "write";
+	case SYS_poll:
+		return "poll";
+	case SYS_select:
+		return "select";
+	case SYS_pselect6:
+		return "pselect6";
+	case SYS_ppoll:
+		return "ppoll";
+	case SYS_nanosleep:
+		return "nanosleep";
+	case SYS_clock_nanosleep:
+		return "clock_nanosleep";
+	case SYS_pause:
+		return "pause";
+	case SYS_rt_sigsuspend:
+		return "rt_sigsuspend";
+	case SYS_rt_sigtimedwait:
+		return "rt_sigtimedwait";
+	case SYS_wait4:
+		return "wait4";
+	case SYS_waitid:
+		return "waitid";
+	case SYS_futex:
+		return "futex";
+	case SYS_epoll_wait:
+		return "epoll_wait";
+	case SYS_epoll_pwait:
+		return "epoll_pwait";
+	case SYS_accept:
+		return "accept";
+	case SYS_accept4:
+		return "accept4";
+	case SYS_recvfrom:
+		return "recvfrom";
+	case SYS_recvmsg:
+		return "recvmsg";
+	case SYS_readv:
+		return "readv";
+	case SYS_restart_syscall:
+		return "restart_syscall";
 	}
 	return NULL;
 }
