@@ -73,20 +73,45 @@ int img_write_rec1(struct img_writer *w, uint32_t type, const void *data, size_t
 	return img_write_rec(w, type, &iov, 1);
 }
 
+int img_rec_reserve(struct img_writer *w, size_t len, void **ret)
+{
+	if (len > w->open_len)
+		return -EOVERFLOW;
+	return img_write_reserve(w->s, len, ret);
+}
+
+int img_rec_commit(struct img_writer *w, size_t len)
+{
+	int err;
+
+	if (len > w->open_len)
+		return -EOVERFLOW;
+	err = img_write_commit(w->s, len);
+	if (!err)
+		w->open_len -= len;
+	return err;
+}
+
 int img_write_mark(struct img_writer *w)
 {
-	struct ckpt_rec_mark m = { .records = w->records, .checksum = img_hash_final(&w->s->hash) };
+	struct ckpt_rec_mark m = { .records = w->records };
+	int err = img_flush(w->s);
 
+	if (err)
+		return err;
+	m.checksum = img_hash_final(&w->s->hash);
 	return img_write_rec1(w, CKPT_REC_MARK, &m, sizeof(m));
 }
 
 int img_write_trailer(struct img_writer *w)
 {
-	struct ckpt_rec_trailer t = { .records = w->records,
-				      .checksum = img_hash_final(&w->s->hash) };
-	int err;
+	struct ckpt_rec_trailer t = { .records = w->records };
+	int err = img_flush(w->s);
 
+	if (err)
+		return err;
 	memcpy(t.magic, CKPT_TRAILER_MAGIC, sizeof(t.magic));
+	t.checksum = img_hash_final(&w->s->hash);
 	err = img_write_rec1(w, CKPT_REC_TRAILER, &t, sizeof(t));
 	return err ? err : img_flush(w->s);
 }

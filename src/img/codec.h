@@ -47,6 +47,10 @@ int img_write_rec1(struct img_writer *w, uint32_t type, const void *data, size_t
 int img_begin_rec(struct img_writer *w, uint32_t type, uint64_t len);
 int img_rec_data(struct img_writer *w, const void *data, size_t len);
 int img_end_rec(struct img_writer *w);
+/* Room in the stream for len bytes of the open record, to be filled by the
+ * caller (at most IMG_RESERVE_MAX), then committed. */
+int img_rec_reserve(struct img_writer *w, size_t len, void **ret);
+int img_rec_commit(struct img_writer *w, size_t len);
 int img_write_mark(struct img_writer *w);
 int img_write_trailer(struct img_writer *w);
 

@@ -9,7 +9,7 @@
 #include "util/io.h"
 #include "util/log.h"
 
-#define STREAM_BUF (64U << 10)
+#define STREAM_BUF (1U << 20) /* at least IMG_RESERVE_MAX */
 
 static int stream_init(struct img_stream *s, int fd, bool writing)
 {
@@ -31,7 +31,16 @@ int img_stream_read_fd(struct img_stream *s, int fd)
 
 int img_stream_write_fd(struct img_stream *s, int fd)
 {
-	return stream_init(s, fd, true);
+	int err = stream_init(s, fd, true);
+
+	if (!err)
+		err = pipeline_start(&s->pipe, fd, &s->hash);
+	if (err)
+		return err;
+	free(s->buf);
+	s->buf = pipeline_slot(s->pipe);
+	s->cap = PIPELINE_SLOT;
+	return 0;
 }
 
 int img_stream_read_mem(struct img_stream *s, const void *data, size_t len)
@@ -50,8 +59,12 @@ int img_stream_write_mem(struct img_stream *s)
 
 void img_stream_release(struct img_stream *s)
 {
-	free(s->buf);
+	if (s->pipe)
+		pipeline_stop(s->pipe);
+	else
+		free(s->buf);
 	free(s->out);
+	s->pipe = NULL;
 	s->buf = NULL;
 	s->out = NULL;
 }
@@ -166,36 +179,70 @@ int img_skip(struct img_stream *s, size_t len)
 	return 0;
 }
 
-int img_flush(struct img_stream *s)
+/* Hands the buffered bytes on: to the pipeline, or hashed to the sink. */
+static int pass_on(struct img_stream *s)
 {
-	int err;
+	int err = 0;
 
-	if (!s->len)
-		return 0;
-	err = sink_write(s, s->buf, s->len);
+	if (s->pipe) {
+		err = pipeline_submit(s->pipe, s->len);
+		s->buf = pipeline_slot(s->pipe);
+	} else if (s->len) {
+		img_hash_update(&s->hash, s->buf, s->len);
+		err = sink_write(s, s->buf, s->len);
+	}
 	s->len = 0;
 	return err;
 }
 
+int img_flush(struct img_stream *s)
+{
+	int err = pass_on(s);
+
+	return err ? err : s->pipe ? pipeline_drain(s->pipe) : 0;
+}
+
 int img_write(struct img_stream *s, const void *src, size_t len)
 {
-	int err;
+	const uint8_t *p = src;
 
-	if (!len)
-		return 0;
-	img_hash_update(&s->hash, src, len);
 	s->offset += len;
-	if (s->len + len <= s->cap) {
-		memcpy(s->buf + s->len, src, len);
-		s->len += len;
-		return 0;
+	while (len) {
+		size_t n = s->cap - s->len < len ? s->cap - s->len : len;
+		int err;
+
+		memcpy(s->buf + s->len, p, n);
+		s->len += n;
+		p += n;
+		len -= n;
+		if (s->len == s->cap) {
+			err = pass_on(s);
+			if (err)
+				return err;
+		}
 	}
-	err = img_flush(s);
-	if (err)
-		return err;
-	if (len >= s->cap / 2)
-		return sink_write(s, src, len);
-	memcpy(s->buf, src, len);
-	s->len = len;
+	return 0;
+}
+
+int img_write_reserve(struct img_stream *s, size_t len, void **ret)
+{
+	if (len > IMG_RESERVE_MAX)
+		return -EINVAL;
+	if (s->cap - s->len < len) {
+		int err = pass_on(s);
+
+		if (err)
+			return err;
+	}
+	*ret = s->buf + s->len;
+	return 0;
+}
+
+int img_write_commit(struct img_stream *s, size_t len)
+{
+	if (len > s->cap - s->len)
+		return -EINVAL;
+	s->len += len;
+	s->offset += len;
 	return 0;
 }

@@ -529,34 +529,46 @@ static int write_rec(struct img_writer *w, struct ck_image *img, struct ck_proc 
 	return err;
 }
 
-static int dump_proc_pages(struct dump_ctx *ctx, struct img_writer *w, struct ck_proc *p, void *buf)
+/* One page record whose data the target's memory is read straight into. */
+static int dump_range(struct img_writer *w, struct ck_proc *p, unsigned long a, unsigned long n)
 {
-	unsigned long ps = page_size();
+	struct ckpt_rec_pages h = { .owner = (uint32_t)p->rec.pid,
+				    .kind = CKPT_PAGES_PROC,
+				    .addr = a,
+				    .npages = n / page_size() };
+	void *dst;
+	int err = img_begin_rec(w, CKPT_REC_PAGES, sizeof(h) + n);
 
+	if (!err)
+		err = img_rec_data(w, &h, sizeof(h));
+	if (!err)
+		err = img_rec_reserve(w, n, &dst);
+	if (err)
+		return err;
+	err = remote_read(p->rec.pid, a, dst, n);
+	if (err) {
+		log_err("pid %d: cannot read memory at 0x%lx: %s", p->rec.pid, a, strerror(-err));
+		return err;
+	}
+	err = img_rec_commit(w, n);
+	return err ? err : img_end_rec(w);
+}
+
+static int dump_proc_pages(struct dump_ctx *ctx, struct img_writer *w, struct ck_proc *p)
+{
 	for (size_t i = 0; i < p->live->nruns; i++) {
 		const struct page_run *run = &p->live->runs[i];
 
 		for (unsigned long a = run->start; a < run->end; a += IO_CHUNK) {
 			unsigned long n = run->end - a < IO_CHUNK ? run->end - a : IO_CHUNK;
-			struct ckpt_rec_pages h = { .owner = (uint32_t)p->rec.pid,
-						    .kind = CKPT_PAGES_PROC,
-						    .addr = a,
-						    .npages = n / ps };
-			struct iovec iov[2] = { { &h, sizeof(h) }, { buf, n } };
 			int err;
 
 			if (is_interrupted())
 				return -ECANCELED;
-			err = remote_read(p->rec.pid, a, buf, n);
-			if (err) {
-				log_err("pid %d: cannot read memory at 0x%lx: %s", p->rec.pid, a,
-					strerror(-err));
-				return err;
-			}
-			err = img_write_rec(w, CKPT_REC_PAGES, iov, 2);
+			err = dump_range(w, p, a, n);
 			if (err)
 				return err;
-			ctx->img->pages += n / ps;
+			ctx->img->pages += n / page_size();
 		}
 	}
 	return 0;
@@ -604,7 +616,7 @@ int mm_dump_pages(struct dump_ctx *ctx, struct img_writer *w)
 	if (posix_memalign(&buf, page_size(), IO_CHUNK))
 		return -ENOMEM;
 	for (uint32_t i = 0; i < ctx->img->nprocs && !err; i++)
-		err = dump_proc_pages(ctx, w, &ctx->img->procs[i], buf);
+		err = dump_proc_pages(ctx, w, &ctx->img->procs[i]);
 	for (uint32_t id = 1; !err && id <= ctx->img->objs.count; id++) {
 		struct ck_obj *o = objhash_by_id(&ctx->img->objs, id);
 		struct shmem_dump d = { ctx, w, (struct ck_shmem *)o, buf };
