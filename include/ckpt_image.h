@@ -84,6 +84,9 @@ enum ckpt_rec_type {
 	/* 600-699: signals */
 	CKPT_REC_SIGACTIONS = 600,
 	CKPT_REC_SIGPENDING = 601,
+
+	/* 800-899: timers */
+	CKPT_REC_TIMERS = 800,
 };
 
 /* CKPT_REC_MARK and CKPT_REC_TRAILER: XXH64 (seed 0) of every byte of the
@@ -349,5 +352,33 @@ struct ckpt_rec_sigpending {
 _Static_assert(sizeof(struct ckpt_rec_sigpending) == 8, "sigpending size");
 
 #define CKPT_SIGINFO_SIZE 128
+
+/* CKPT_REC_TIMERS: the interval timers (setitimer) in ITIMER_* order, then
+ * count POSIX timers (timer_create). Times are what is left and the
+ * period, 0 when disarmed. */
+struct ckpt_itimer {
+	int64_t interval_us;
+	int64_t value_us;
+};
+
+struct ckpt_posix_timer {
+	int32_t id;     /* the kernel's timer id, kept at restart */
+	int32_t clock;  /* clockid_t */
+	int32_t signo;
+	int32_t notify; /* SIGEV_SIGNAL, SIGEV_NONE, or SIGEV_SIGNAL|SIGEV_THREAD_ID */
+	int32_t tid;    /* SIGEV_THREAD_ID: the thread */
+	int32_t overrun;
+	uint64_t sigev_value;
+	int64_t interval_ns;
+	int64_t value_ns;
+};
+_Static_assert(sizeof(struct ckpt_posix_timer) == 48, "posix timer size");
+
+struct ckpt_rec_timers {
+	struct ckpt_itimer itimer[3];
+	uint32_t count;
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct ckpt_rec_timers) == 56, "timers size");
 
 #endif

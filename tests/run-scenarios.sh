@@ -57,10 +57,11 @@ pidfile_or_gone() { test -s "$DIR/pid" || ! alive "$1"; }
 reap() {
 	local wd
 	(
-		trap 'kill $s 2>/dev/null; exit 0' TERM
+		s=
+		trap 'if [ -n "$s" ]; then kill "$s" 2>/dev/null; fi; exit 0' TERM
 		sleep "$TIMEOUT" &
 		s=$!
-		wait $s
+		wait "$s"
 		kill -KILL "$1" 2>/dev/null
 	) &
 	wd=$!
@@ -80,8 +81,9 @@ start_target() {
 		mkfifo "$DIR/in"
 		exec {FEEDFD}<>"$DIR/in"
 	fi
-	(cd "$DIR" && exec_clean "${cmd[@]}" <"${OPT_FIFO:+$DIR/in}${OPT_FIFO:-/dev/null}" \
-		>"$DIR/log" 2>&1) &
+	local in=/dev/null
+	if [ -n "$OPT_FIFO" ]; then in=$DIR/in; fi
+	(cd "$DIR" && exec_clean "${cmd[@]}" <"$in" >"$DIR/log" 2>&1) &
 	PID=$!
 	if ! wait_for test -e "$DIR/ready"; then
 		REASON="never became ready"

@@ -32,6 +32,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "ckpt.h"
+#include "arch/x86_64/arch.h"
 #include "core/image.h"
 #include "res/mm.h"
 #include "res/res.h"
@@ -95,6 +96,45 @@ static int tree_refuse(pid_t pid)
 	return err;
 }
 
+/*
+ * A thread continuing an interrupted sleep or poll through restart_syscall
+ * (after a stop and continue, or a previous checkpoint) shows no sign of
+ * which call it continues. Looking at it blocked in the call tells; the
+ * image then records the original call, which restart can resume.
+ */
+static int resolve_restart(struct ck_proc *p, struct ck_thread *t)
+{
+	uint8_t code[ARCH_CODE_BEFORE];
+	char stack[4096];
+	int err;
+
+	t->restarted_nr = -1;
+	if (!arch_in_restart_syscall(&t->rt.regs))
+		return 0;
+	if (!remote_read(p->rec.pid, t->rt.regs.rip - sizeof(code), code, sizeof(code))) {
+		t->restarted_nr = arch_restarted_call(&t->rt.regs, code, NULL);
+		if (t->restarted_nr >= 0)
+			return 0;
+	}
+	err = remote_probe_restart(&t->rt, stack, sizeof(stack));
+	if (err) {
+		log_err("pid %d tid %d: cannot look into its restarted syscall: %s", p->rec.pid,
+			t->rt.tid, strerror(-err));
+		return err;
+	}
+	if (!arch_in_restart_syscall(&t->rt.regs))
+		return 0; /* the call ended meanwhile */
+	memset(code, 0, sizeof(code));
+	t->restarted_nr = arch_restarted_call(&t->rt.regs, code, stack);
+	if (t->restarted_nr < 0) {
+		log_err("pid %d tid %d: blocked in a syscall the kernel continues through "
+			"restart_syscall, which ckpt cannot tell: not supported",
+			p->rec.pid, t->rt.tid);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
 static int freeze(struct ck_image *img, pid_t pid)
 {
 	struct ck_proc *p;
@@ -128,6 +168,9 @@ static int freeze(struct ck_image *img, pid_t pid)
 		log_err("pid %d: is stopped by job control (resume it first): not supported", pid);
 		return -EOPNOTSUPP;
 	}
+	err = resolve_restart(p, &p->threads[0]);
+	if (err)
+		return err;
 	/* it may have started a thread or a child while being seized */
 	return tree_refuse(pid);
 }

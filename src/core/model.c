@@ -49,6 +49,7 @@ static void release_proc(struct ck_proc *p)
 		free(p->vmas[i].name);
 	free(p->vmas);
 	free(p->fds);
+	free(p->ptimers);
 	model_sigqueue_release(&p->shared_pending);
 }
 

@@ -35,6 +35,7 @@ struct ck_thread {
 	uint32_t xstate_len;
 	struct ck_sigqueue pending;
 	struct remote_task rt; /* the traced thread, at checkpoint and at restart */
+	long restarted_nr;     /* checkpoint: the call its restart_syscall continues, or -1 */
 };
 
 /* An open file description (OBJ_FILE) */
@@ -73,6 +74,7 @@ enum ck_have {
 	CK_HAVE_FS,
 	CK_HAVE_MM,
 	CK_HAVE_SIGACTIONS,
+	CK_HAVE_TIMERS,
 	CK_HAVE_COUNT
 };
 
@@ -100,6 +102,8 @@ struct ck_proc {
 	uint32_t nfds;
 	struct ckpt_rec_sigactions sigact;
 	struct ck_sigqueue shared_pending;
+	struct ckpt_rec_timers timers;
+	struct ckpt_posix_timer *ptimers; /* timers.count of them */
 	struct ck_live *live; /* checkpoint only */
 	struct ck_rst *rst; /* restart only */
 };

@@ -269,24 +269,34 @@ static int create(struct rst_ctx *ctx, struct ck_proc *p)
 	};
 	sigset_t all, old;
 	long ret;
+	int cerr;
 
 	if (pipe2(r->child_err, O_CLOEXEC) || pipe2(r->go, O_CLOEXEC))
 		return -errno;
 	sigfillset(&all);
-	sigprocmask(SIG_SETMASK, &all, &old);
-	ret = syscall(SYS_clone3, &args, sizeof(args));
-	if (ret == 0)
-		child_main(ctx, p, self);
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	if (ret < 0) {
-		int err = -errno;
+	/*
+	 * A task just reaped leaves kill()'s view before its PID number is
+	 * free again, so a PID found free may still be taken for a moment.
+	 */
+	for (int waited = 0;; waited += 5) {
+		struct timespec ts = { 0, 5 * 1000000 };
 
-		if (err == -EEXIST)
+		sigprocmask(SIG_SETMASK, &all, &old);
+		ret = syscall(SYS_clone3, &args, sizeof(args));
+		if (ret == 0)
+			child_main(ctx, p, self);
+		cerr = ret < 0 ? errno : 0;
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		if (cerr != EEXIST || waited >= ZOMBIE_WAIT_MS || !(kill(pid, 0) && errno == ESRCH))
+			break;
+		nanosleep(&ts, NULL);
+	}
+	if (ret < 0) {
+		if (cerr == EEXIST)
 			log_err("pid %d: the pid is in use", p->rec.pid);
 		else
-			log_err("pid %d: cannot create the process: %s", p->rec.pid,
-				strerror(errno));
-		return err;
+			log_err("pid %d: cannot create the process: %s", p->rec.pid, strerror(cerr));
+		return -cerr;
 	}
 	r->pid = (pid_t)ret;
 	r->created = true;

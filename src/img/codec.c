@@ -336,6 +336,8 @@ const char *img_rec_name(uint32_t type)
 		return "sigactions";
 	case CKPT_REC_SIGPENDING:
 		return "sigpending";
+	case CKPT_REC_TIMERS:
+		return "timers";
 	}
 	return "unknown";
 }

@@ -136,6 +136,19 @@ struct proc_fdinfo {
 int proc_parse_fdinfo(const char *text, struct proc_fdinfo *ret);
 int proc_read_fdinfo(pid_t pid, int fd, struct proc_fdinfo *ret);
 
+/* /proc/PID/timers: the POSIX timers of a process */
+struct proc_timer {
+	int id;
+	int signo;
+	uint64_t sigev_value;
+	int notify; /* SIGEV_SIGNAL, SIGEV_NONE; SIGEV_THREAD_ID set for "tid" */
+	pid_t target;
+	int clock;
+};
+
+int proc_parse_timers(const char *text, struct proc_timer **ret, size_t *ret_count);
+int proc_read_timers(pid_t pid, struct proc_timer **ret, size_t *ret_count);
+
 /* Whitespace-separated decimal numbers, such as /proc/PID/task/TID/children.
  * *ret is malloc'd. */
 int proc_parse_pid_list(const char *text, pid_t **ret, size_t *ret_count);

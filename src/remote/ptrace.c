@@ -20,11 +20,16 @@
  * syscall (or deliver a signal first) exactly as it would have.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
 #include <linux/ptrace.h>
 #include "arch/x86_64/arch.h"
+#include "proc/proc.h"
 #include "remote/remote.h"
 #include "util/log.h"
 
@@ -229,4 +234,81 @@ int remote_resume_restarted(struct remote_task *t, const struct user_regs_struct
 	if (sig && !t->reinject_sig)
 		t->reinject_sig = sig;
 	return 0;
+}
+
+/* Whether the thread sleeps (in the call it went back into). */
+static bool blocked(pid_t tid)
+{
+	struct proc_stat st;
+
+	return !proc_read_stat(tid, 0, &st) && (st.state == 'S' || st.state == 'D');
+}
+
+static int read_kstack(pid_t tid, char *buf, size_t len)
+{
+	char path[64];
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stack", tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return 0;
+}
+
+int remote_probe_restart(struct remote_task *t, char *ret_stack, size_t len)
+{
+	struct user_regs_struct r = t->regs;
+	uint64_t all = ~0ULL;
+	int status, err;
+	bool ended = false;
+
+	ret_stack[0] = '\0';
+	if (ptrace(PTRACE_SETSIGMASK, t->tid, sizeof(all), &all))
+		return -errno;
+	t->mask_changed = true;
+	arch_setup_restart(&r);
+	err = arch_set_regs(t->tid, &r);
+	if (err)
+		return err;
+	t->regs_changed = true;
+	err = run_to_syscall_stop(t, PTRACE_SYSCALL); /* entry */
+	if (err)
+		return err;
+	if (ptrace(PTRACE_SYSCALL, t->tid, 0, 0))
+		return -errno;
+	/* until it blocks in the restarted call, or the call ends */
+	for (int i = 0; i < 500; i++) {
+		struct timespec ts = { 0, 1000000 };
+		pid_t w = waitpid(t->tid, &status, __WALL | WNOHANG);
+
+		if (w == t->tid) {
+			ended = true;
+			break;
+		}
+		if (blocked(t->tid) && !read_kstack(t->tid, ret_stack, len))
+			break;
+		ret_stack[0] = '\0';
+		nanosleep(&ts, NULL);
+	}
+	if (!ended) {
+		if (ptrace(PTRACE_INTERRUPT, t->tid, 0, 0))
+			return -errno;
+		err = remote_wait(t->tid, &status);
+		if (err)
+			return err;
+	}
+	if (WIFEXITED(status) || WIFSIGNALED(status)) {
+		t->seized = false;
+		return -ESRCH;
+	}
+	if (WSTOPSIG(status) != (SIGTRAP | 0x80))
+		return -EIO; /* nothing else can stop it with every signal blocked */
+	return arch_get_regs(t->tid, &t->regs);
 }

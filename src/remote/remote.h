@@ -50,6 +50,13 @@ int remote_release(struct remote_task *t);
 int remote_resume_restarted(struct remote_task *t, const struct user_regs_struct *regs);
 int remote_detach(struct remote_task *t);
 
+/* For a thread stopped in restart_syscall: lets it go back into the call it
+ * continues until it blocks there, copies its kernel stack (which names the
+ * call) to ret_stack, and interrupts it again; its registers are then those
+ * of the new interruption (or of the call's end, if it ended meanwhile, and
+ * ret_stack is empty). Signals stay blocked meanwhile. */
+int remote_probe_restart(struct remote_task *t, char *ret_stack, size_t len);
+
 /* Finds a syscall instruction the task can execute: in its vdso, else in
  * any executable mapping. */
 int remote_find_syscall_ip(pid_t pid, const struct proc_maps *maps, unsigned long *ret_ip);

@@ -26,6 +26,8 @@ static int collect_thread(struct dump_ctx *ctx, struct ck_proc *p, struct ck_thr
 	if (!buf)
 		return -ENOMEM;
 	memcpy(&t->regs, &t->rt.regs, sizeof(t->regs));
+	if (arch_in_restart_syscall(&t->rt.regs))
+		t->regs.orig_rax = (uint64_t)t->restarted_nr; /* the call it continues */
 	t->has_regs = true;
 	err = arch_get_xstate(t->rec.tid, buf, &len);
 	if (err) {

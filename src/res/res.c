@@ -13,7 +13,7 @@
 #include "util/log.h"
 
 extern const struct res_ops creds_ops, rlimits_ops, fs_ops, files_ops, mm_ops, sigactions_ops,
-	thread_ops, regs_ops, sigpending_ops;
+	thread_ops, regs_ops, sigpending_ops, timers_ops;
 
 /*
  * Order matters: it is the order of records in a process section and of
@@ -23,8 +23,9 @@ extern const struct res_ops creds_ops, rlimits_ops, fs_ops, files_ops, mm_ops, s
  * credentials resets (the parent-death signal) after them.
  */
 const struct res_ops *const res_table[] = {
-	&fs_ops,      &files_ops, &mm_ops,     &sigactions_ops, &sigpending_ops,
-	&rlimits_ops, &creds_ops, &thread_ops, &regs_ops,	NULL,
+	&fs_ops,     &files_ops, &mm_ops,	 &sigactions_ops, &sigpending_ops,
+	&timers_ops, &rlimits_ops, &creds_ops, &thread_ops,	  &regs_ops,
+	NULL,
 };
 
 const struct res_ops *res_for_type(uint32_t type)

@@ -7,7 +7,6 @@
  * Build: make build/tests/fuzz/fuzz_image (clang). Run longer by hand:
  *   build/tests/fuzz/fuzz_image -max_len=300000 CORPUS_DIR
  */
-#define _GNU_SOURCE
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/mman.h>

@@ -4,6 +4,7 @@
  * names, unknown VmFlags, missing fields.
  */
 #include <errno.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include "lib/unit.h"
 #include "proc/proc.h"
@@ -191,6 +192,41 @@ TEST(pid_list)
 	T_EQ(proc_parse_pid_list("-3", &l, &n), -EINVAL);
 }
 
+TEST(timers)
+{
+	static const char text[] = "ID: 2\n"
+				   "signal: 0/0000000000000000\n"
+				   "notify: none/pid.7879\n"
+				   "ClockID: 7\n"
+				   "ID: 1\n"
+				   "signal: 12/0000000000000000\n"
+				   "notify: signal/tid.7880\n"
+				   "ClockID: 0\n"
+				   "ID: 0\n"
+				   "signal: 10/0000000000001234\n"
+				   "notify: signal/pid.7879\n"
+				   "ClockID: 1\n";
+	struct proc_timer *t;
+	size_t n;
+
+	T_EQ(proc_parse_timers(text, &t, &n), 0);
+	T_EQ(n, 3);
+	T_EQ(t[0].id, 2);
+	T_EQ(t[0].notify, SIGEV_NONE);
+	T_EQ(t[0].clock, 7);
+	T_EQ(t[1].signo, 12);
+	T_EQ(t[1].notify, SIGEV_SIGNAL | 4 /* SIGEV_THREAD_ID */);
+	T_EQ(t[1].target, 7880);
+	T_EQX(t[2].sigev_value, 0x1234);
+	T_EQ(t[2].notify, SIGEV_SIGNAL);
+	free(t);
+	T_EQ(proc_parse_timers("", &t, &n), 0);
+	T_EQ(n, 0);
+	free(t);
+	T_EQ(proc_parse_timers("ID: 1\nsignal: 10/0\nClockID: 1\n", &t, &n), -EINVAL);
+	T_EQ(proc_parse_timers("signal: 10/0\n", &t, &n), -EINVAL);
+}
+
 int main(void)
 {
 	unit_file = "unit/proc";
@@ -201,5 +237,6 @@ int main(void)
 	RUN(smaps_bad);
 	RUN(fdinfo);
 	RUN(pid_list);
+	RUN(timers);
 	return unit_done();
 }

@@ -45,7 +45,21 @@ long arch_restarting_syscall(const struct user_regs_struct *r);
  * would restart through restart_syscall(2) (whose state a new process does
  * not have) so that the kernel restarts the original call instead. */
 void arch_convert_restart_block(struct user_regs_struct *r);
-/* Whether the task is stopped inside a syscall that returns. */
+/* A thread stopped in restart_syscall(2): it continues a sleep or poll the
+ * kernel interrupted earlier (a stop and continue, a previous checkpoint),
+ * whose state only the kernel's restart block holds. */
+bool arch_in_restart_syscall(const struct user_regs_struct *r);
+/* Registers that go back into the interrupted syscall (rewound, orig_rax
+ * -1 so no other restart logic applies). */
+void arch_setup_restart(struct user_regs_struct *r);
+/* The call restart_syscall continues. code holds the ARCH_CODE_BEFORE
+ * bytes before the thread's instruction pointer (compilers load the syscall
+ * number right before the syscall instruction); kstack, when not NULL, is
+ * the thread's kernel stack while it blocks in the call (/proc/TID/stack),
+ * which names some restart functions. -1 when neither tells. */
+#define ARCH_CODE_BEFORE 7
+long arch_restarted_call(const struct user_regs_struct *r, const uint8_t *code,
+			 const char *kstack);
 const char *arch_syscall_name(long nr);
 
 /* The restorer blob: position-independent code that runs a list of

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <elf.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -119,6 +120,50 @@ void arch_convert_restart_block(struct user_regs_struct *r)
 		break;
 	}
 	r->rax = -ARCH_ERESTARTNOHAND;
+}
+
+bool arch_in_restart_syscall(const struct user_regs_struct *r)
+{
+	return r->orig_rax == SYS_restart_syscall && -(long)r->rax == ARCH_ERESTART_RESTARTBLOCK;
+}
+
+void arch_setup_restart(struct user_regs_struct *r)
+{
+	r->rip -= 2;
+	r->rax = r->orig_rax;
+	r->orig_rax = -1;
+}
+
+static bool uses_restart_block(long nr)
+{
+	return nr == SYS_nanosleep || nr == SYS_clock_nanosleep || nr == SYS_poll ||
+	       nr == SYS_futex;
+}
+
+long arch_restarted_call(const struct user_regs_struct *r, const uint8_t *code,
+			 const char *kstack)
+{
+	/* mov $nr, %eax; syscall */
+	if (code[0] == 0xb8 && code[5] == 0x0f && code[6] == 0x05) {
+		int32_t nr;
+
+		memcpy(&nr, code + 1, sizeof(nr));
+		if (uses_restart_block(nr))
+			return nr;
+	}
+	if (!kstack)
+		return -1;
+	if (strstr(kstack, "do_restart_poll"))
+		return SYS_poll;
+	if (strstr(kstack, "futex_wait_restart"))
+		return SYS_futex;
+	if (strstr(kstack, "posix_cpu_nsleep_restart") || strstr(kstack, "alarm_timer_nsleep_restart"))
+		return SYS_clock_nanosleep;
+	if (strstr(kstack, "hrtimer_nanosleep_restart"))
+		/* nanosleep(req, rem) or clock_nanosleep(clock, flags, req, rem):
+		 * a clock id is small, a pointer is not */
+		return r->rdi < 4096 ? SYS_clock_nanosleep : SYS_nanosleep;
+	return -1;
 }
 
 const char *arch_syscall_name(long nr)
