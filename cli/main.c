@@ -323,8 +323,6 @@ static int cmd_restart(int argc, char **argv)
 	report("restart", err);
 	if (err)
 		return exit_code_of(err);
-	if (verbosity)
-		fprintf(stderr, "%s: restarted pid %d\n", prog, pid);
 	if (pidfile && write_pidfile(pidfile, pid))
 		return wait ? wait_root(pid) : EXIT_FAIL;
 	return wait ? wait_root(pid) : EXIT_OK;

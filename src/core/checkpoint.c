@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
@@ -388,18 +389,44 @@ static int kill_tree(struct ck_image *img)
 	return 0;
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
+}
+
+static void report(const struct ck_image *img, uint64_t start, uint64_t frozen)
+{
+	uint32_t threads = 0, vmas = 0;
+	uint64_t end = now_ns();
+
+	for (uint32_t i = 0; i < img->nprocs; i++) {
+		threads += img->procs[i].nthreads;
+		vmas += img->procs[i].nvmas;
+	}
+	log_info("checkpointed %u process(es), %u thread(s), %u memory areas, %.1f MiB of pages "
+		 "in %.1f ms (frozen %.1f ms)",
+		 img->nprocs, threads, vmas, img->pages * (double)sysconf(_SC_PAGESIZE) / 1048576,
+		 (end - start) / 1e6, (end - frozen) / 1e6);
+}
+
 int ckpt_checkpoint(pid_t pid, int out_fd, unsigned int flags)
 {
 	struct ck_image img = { 0 };
 	struct dump_ctx ctx = { .img = &img, .flags = flags };
+	uint64_t start = now_ns(), frozen = 0;
 	int err;
 
 	objhash_init(&img.objs);
 	if (flags & ~CKPT_CHECKPOINT_KILL)
 		return -EINVAL;
 	err = tree_refuse(pid);
-	if (!err)
+	if (!err) {
+		frozen = now_ns();
 		err = freeze(&img, pid);
+	}
 	if (!err && fault_hit("checkpoint-freeze"))
 		err = -EIO;
 	if (!err)
@@ -414,6 +441,8 @@ int ckpt_checkpoint(pid_t pid, int out_fd, unsigned int flags)
 		if (!err)
 			err = terr;
 	}
+	if (!err)
+		report(&img, start, frozen);
 	for (uint32_t i = 0; i < img.nprocs; i++)
 		release_live(&img.procs[i]);
 	model_release(&img);

@@ -588,10 +588,13 @@ int ckpt_restart(int in_fd, unsigned int flags, pid_t *ret_pid)
 		err = proc_read_smaps(getpid(), &ctx.self_maps);
 	if (!err)
 		err = restore(&ctx, &r);
-	if (err)
+	if (err) {
 		kill_all(&img);
-	else
+	} else {
 		*ret_pid = img.procs[0].rst->pid;
+		log_info("restarted %u process(es) from an image of %.1f MiB, root pid %d",
+			 img.nprocs, s.offset / 1048576.0, *ret_pid);
+	}
 	release_rst(&img);
 	proc_maps_release(&ctx.self_maps);
 	model_release(&img);
