@@ -1,8 +1,11 @@
 /*
- * tmpfs_bw.c: this machine's own limit for the memory benchmark: how fast
- * SIZE_MIB bytes can simply be written to a new file at PATH (tmpfs) and
- * read back from it, in 1 MiB writes and reads. Prints "write_gbs read_gbs",
- * each the median of 5 runs.
+ * tmpfs_bw.c: this machine's own limit for the memory benchmark, measured
+ * next to each checkpoint so both meet the same conditions.
+ *
+ *   tmpfs_bw write PATH SIZE_MIB   writes SIZE_MIB to a new file at PATH in
+ *                                  1 MiB writes, deletes it, prints GB/s
+ *   tmpfs_bw read PATH             reads the file at PATH in 1 MiB reads,
+ *                                  prints GB/s
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -21,41 +24,43 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static int cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 int main(int argc, char **argv)
 {
-	const char *path = argc > 1 ? argv[1] : "/dev/shm/ckpt-bw";
-	size_t len = (size_t)atol(argc > 2 ? argv[2] : "1024") << 20;
 	char *buf = aligned_alloc(4096, CHUNK);
-	double w[5], r[5];
+	size_t total = 0;
+	double t;
+	int fd;
 
+	if (argc < 3 || !buf)
+		return 2;
 	memset(buf, 0x5a, CHUNK);
-	for (int k = 0; k < 5; k++) {
-		int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-		double t;
+	if (!strcmp(argv[1], "write") && argc == 4) {
+		size_t len = (size_t)atol(argv[3]) << 20;
 
+		fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		if (fd < 0)
+			return 1;
 		t = now();
-		for (size_t done = 0; done < len; done += CHUNK)
+		for (; total < len; total += CHUNK)
 			if (write(fd, buf, CHUNK) != CHUNK)
 				return 1;
-		w[k] = len / (now() - t) / 1e9;
-		lseek(fd, 0, SEEK_SET);
-		t = now();
-		for (size_t done = 0; done < len; done += CHUNK)
-			if (read(fd, buf, CHUNK) != CHUNK)
-				return 1;
-		r[k] = len / (now() - t) / 1e9;
+		t = now() - t;
 		close(fd);
-		unlink(path);
+		unlink(argv[2]);
+	} else if (!strcmp(argv[1], "read")) {
+		ssize_t n;
+
+		fd = open(argv[2], O_RDONLY);
+		if (fd < 0)
+			return 1;
+		t = now();
+		while ((n = read(fd, buf, CHUNK)) > 0)
+			total += (size_t)n;
+		t = now() - t;
+		close(fd);
+	} else {
+		return 2;
 	}
-	qsort(w, 5, sizeof(w[0]), cmp);
-	qsort(r, 5, sizeof(r[0]), cmp);
-	printf("%.2f %.2f\n", w[2], r[2]);
+	printf("%.3f\n", total / t / 1e9);
 	return 0;
 }
