@@ -99,7 +99,12 @@ $(FUZZ_BIN): tests/fuzz/fuzz_image.c $(LIB_SRCS) $(LIB_ASM)
 		-fsanitize=fuzzer,address,undefined \
 		-o $@ tests/fuzz/fuzz_image.c $(LIB_SRCS) $(LIB_ASM)
 
-tests: $(BUILD)/ckpt $(UNIT_BINS) $(SCEN_BINS)
+$(BUILD)/tests/subreaper: tests/lib/subreaper.c
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  CC      $<")
+	$(Q)$(CC) -D_GNU_SOURCE $(CFLAGS) -o $@ $<
+
+tests: $(BUILD)/ckpt $(UNIT_BINS) $(SCEN_BINS) $(BUILD)/tests/subreaper
 
 check: tests $(FUZZ_BIN)
 	$(Q)BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run-all.sh

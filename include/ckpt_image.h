@@ -106,6 +106,8 @@ _Static_assert(sizeof(struct ckpt_rec_trailer) == 24, "trailer size");
 
 /* CKPT_REC_PROC */
 #define CKPT_PROC_ROOT (1U << 0)
+#define CKPT_PROC_ZOMBIE (1U << 1) /* exited, not yet reaped: no section, no threads */
+#define CKPT_PROC_FLAGS_ALL ((1U << 2) - 1)
 
 struct ckpt_rec_proc {
 	int32_t pid;
@@ -114,8 +116,10 @@ struct ckpt_rec_proc {
 	int32_t sid;
 	uint32_t nthreads;
 	uint32_t flags;
+	int32_t exit_status; /* zombies: the status wait(2) will report */
+	uint32_t pad;
 };
-_Static_assert(sizeof(struct ckpt_rec_proc) == 24, "proc size");
+_Static_assert(sizeof(struct ckpt_rec_proc) == 32, "proc size");
 
 /* CKPT_REC_PROC_BEGIN */
 struct ckpt_rec_proc_begin {

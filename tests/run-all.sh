@@ -15,7 +15,8 @@ for t in "$BUILD"/tests/unit/*; do
 		echo "0 1" >>"$RESULT_FILE"
 	fi
 done
-tests/run-scenarios.sh
+# a subreaper reaps what killed trees leave behind
+"$BUILD"/tests/subreaper tests/run-scenarios.sh
 tests/run-fuzz.sh
 
 read -r passed failed < <(awk '{ p += $1; f += $2 } END { print p + 0, f + 0 }' "$RESULT_FILE")

@@ -34,6 +34,7 @@
 #include <unistd.h>
 #include "ckpt.h"
 #include "arch/x86_64/arch.h"
+#include "core/freeze.h"
 #include "core/image.h"
 #include "res/mm.h"
 #include "res/res.h"
@@ -58,43 +59,58 @@ static int same_ns(pid_t pid, const char *ns)
 	return 0;
 }
 
-/* What the target must not be, checked before it is frozen. */
-static int tree_refuse(pid_t pid)
+static int check_namespaces(pid_t pid)
 {
 	static const char *const namespaces[] = { "mnt", "pid",	 "net",	   "ipc",
 						  "uts", "user", "cgroup", "time" };
-	pid_t *tids, *children;
-	size_t ntids, nchildren;
-	int err;
 
-	if (pid == getpid()) {
-		log_err("pid %d: ckpt cannot checkpoint itself", pid);
-		return -EINVAL;
-	}
 	for (size_t i = 0; i < sizeof(namespaces) / sizeof(namespaces[0]); i++) {
-		err = same_ns(pid, namespaces[i]);
+		int err = same_ns(pid, namespaces[i]);
+
 		if (err)
 			return err;
 	}
-	err = proc_list_tasks(pid, &tids, &ntids);
-	if (err)
-		return err;
-	free(tids);
-	if (ntids != 1) {
-		log_err("pid %d: has %zu threads: multithreaded processes are not supported", pid,
-			ntids);
+	return 0;
+}
+
+/*
+ * Sessions and process groups restart can rebuild: a process is in its
+ * parent's session (it inherits it) or leads its own (setsid); its group is
+ * its own, that of a leader in the tree, or the root's when the root's
+ * group leader is outside the tree (the restarted tree then joins the group
+ * of the ckpt that restarts it).
+ */
+static int check_groups(struct ck_image *img)
+{
+	const struct ck_proc *root = &img->procs[0];
+
+	for (uint32_t i = 0; i < img->nprocs; i++) {
+		const struct ck_proc *x = &img->procs[i], *leader;
+		pid_t g = x->rec.pgid;
+
+		if (i > 0) {
+			const struct ck_proc *parent = model_find_proc(img, x->rec.ppid);
+
+			if (x->rec.sid != parent->rec.sid && x->rec.sid != x->rec.pid) {
+				log_err("pid %d: in session %d, neither its parent's nor its own "
+					"(its leader exited): not supported",
+					x->rec.pid, x->rec.sid);
+				return -EOPNOTSUPP;
+			}
+		}
+		if (g == x->rec.pid)
+			continue;
+		leader = model_find_proc(img, g);
+		if (leader && leader->rec.pgid == g && leader->rec.sid == x->rec.sid)
+			continue;
+		if (!leader && g == root->rec.pgid && x->rec.sid == root->rec.sid)
+			continue;
+		log_err("pid %d: process group %d has no leader in the tree (it exited): not "
+			"supported",
+			x->rec.pid, g);
 		return -EOPNOTSUPP;
 	}
-	err = proc_read_children(pid, pid, &children, &nchildren);
-	if (err)
-		return err;
-	if (nchildren) {
-		log_err("pid %d: child process %d: process trees are not supported", pid,
-			children[0]);
-		err = -EOPNOTSUPP;
-	}
-	free(children);
-	return err;
+	return 0;
 }
 
 /*
@@ -136,44 +152,31 @@ static int resolve_restart(struct ck_proc *p, struct ck_thread *t)
 	return 0;
 }
 
+/* Freezes the tree and refuses what restart could not rebuild. */
 static int freeze(struct ck_image *img, pid_t pid)
 {
-	struct ck_proc *p;
 	int err;
 
-	img->procs = calloc(1, sizeof(*img->procs));
-	if (!img->procs)
-		return -ENOMEM;
-	p = &img->procs[0];
-	p->threads = calloc(1, sizeof(*p->threads));
-	p->live = calloc(1, sizeof(*p->live));
-	if (!p->threads || !p->live)
-		return -ENOMEM;
-	img->nprocs = 1;
-	p->rec.pid = pid;
-	p->rec.flags = CKPT_PROC_ROOT;
-	p->rec.nthreads = 1;
-	p->nthreads = 1;
-	p->threads[0].rec.tid = pid;
-	err = remote_seize(&p->threads[0].rt, pid, 0);
-	if (err == -ESRCH)
-		log_err("pid %d: no such process", pid);
-	else if (err == -EPERM)
-		log_err("pid %d: cannot trace it (already traced by a debugger, or not permitted)",
-			pid);
-	else if (err)
-		log_err("pid %d: cannot freeze it: %s", pid, strerror(-err));
-	if (err)
-		return err;
-	if (p->threads[0].rt.group_stopped) {
-		log_err("pid %d: is stopped by job control (resume it first): not supported", pid);
-		return -EOPNOTSUPP;
+	if (pid == getpid()) {
+		log_err("pid %d: ckpt cannot checkpoint itself", pid);
+		return -EINVAL;
 	}
-	err = resolve_restart(p, &p->threads[0]);
-	if (err)
-		return err;
-	/* it may have started a thread or a child while being seized */
-	return tree_refuse(pid);
+	err = freeze_tree(img, pid);
+	for (uint32_t i = 0; i < img->nprocs && !err; i++) {
+		struct ck_proc *p = &img->procs[i];
+
+		if (p->rec.flags & CKPT_PROC_ZOMBIE)
+			continue;
+		err = check_namespaces(p->rec.pid);
+		if (!err && p->nthreads > 1) {
+			log_err("pid %d: has %u threads: multithreaded processes are not supported",
+				p->rec.pid, p->nthreads);
+			err = -EOPNOTSUPP;
+		}
+		for (uint32_t t = 0; t < p->nthreads && !err; t++)
+			err = resolve_restart(p, &p->threads[t]);
+	}
+	return err ? err : check_groups(img);
 }
 
 /* A page-aligned hint for the scratch page: the first free page above
@@ -207,9 +210,6 @@ static int inspect(struct ck_proc *p)
 		log_err("pid %d: cannot read its /proc files: %s", p->rec.pid, strerror(-err));
 		return err;
 	}
-	p->rec.ppid = live->stat.ppid;
-	p->rec.pgid = live->stat.pgrp;
-	p->rec.sid = live->stat.session;
 	err = remote_find_syscall_ip(p->rec.pid, &live->maps, &live->syscall_ip);
 	if (err) {
 		log_err("pid %d: found no syscall instruction to run syscalls with", p->rec.pid);
@@ -252,7 +252,11 @@ static int collect(struct dump_ctx *ctx)
 {
 	for (uint32_t i = 0; i < ctx->img->nprocs; i++) {
 		struct ck_proc *p = &ctx->img->procs[i];
-		int err = inspect(p);
+		int err;
+
+		if (p->rec.flags & CKPT_PROC_ZOMBIE)
+			continue;
+		err = inspect(p);
 
 		for (size_t k = 0; res_table[k] && !err; k++) {
 			const struct res_ops *ops = res_table[k];
@@ -284,6 +288,8 @@ static int write_meta(struct img_writer *w, struct ck_image *img)
 		struct ck_proc *p = &img->procs[i];
 		struct ckpt_rec_proc_begin b = { .pid = p->rec.pid };
 
+		if (p->rec.flags & CKPT_PROC_ZOMBIE)
+			continue;
 		err = img_write_rec1(w, CKPT_REC_PROC_BEGIN, &b, sizeof(b));
 		for (size_t k = 0; res_table[k] && !err; k++)
 			if (res_table[k]->write)
@@ -367,7 +373,8 @@ static int thaw(struct ck_image *img)
 static int kill_tree(struct ck_image *img)
 {
 	for (uint32_t i = 0; i < img->nprocs; i++)
-		kill(img->procs[i].rec.pid, SIGKILL);
+		if (!(img->procs[i].rec.flags & CKPT_PROC_ZOMBIE))
+			kill(img->procs[i].rec.pid, SIGKILL);
 	for (uint32_t i = 0; i < img->nprocs; i++) {
 		struct ck_proc *p = &img->procs[i];
 
@@ -422,11 +429,8 @@ int ckpt_checkpoint(pid_t pid, int out_fd, unsigned int flags)
 	objhash_init(&img.objs);
 	if (flags & ~CKPT_CHECKPOINT_KILL)
 		return -EINVAL;
-	err = tree_refuse(pid);
-	if (!err) {
-		frozen = now_ns();
-		err = freeze(&img, pid);
-	}
+	frozen = now_ns();
+	err = freeze(&img, pid);
 	if (!err && fault_hit("checkpoint-freeze"))
 		err = -EIO;
 	if (!err)

@@ -65,9 +65,11 @@ static int read_proc(struct img_reader *r, struct ck_image *img, uint32_t len)
 	err = img_read_data(r, &rec, sizeof(rec));
 	if (err)
 		return err;
-	if (rec.pid <= 0 || rec.nthreads == 0 || rec.nthreads > MAX_THREADS ||
-	    img->nprocs >= MAX_PROCS || rec.flags & ~CKPT_PROC_ROOT ||
-	    !(rec.flags & CKPT_PROC_ROOT) != (img->nprocs != 0))
+	if (rec.pid <= 0 || rec.nthreads > MAX_THREADS || img->nprocs >= MAX_PROCS ||
+	    rec.flags & ~CKPT_PROC_FLAGS_ALL ||
+	    !(rec.flags & CKPT_PROC_ROOT) != (img->nprocs != 0) ||
+	    !(rec.flags & CKPT_PROC_ZOMBIE) != (rec.nthreads != 0) ||
+	    (rec.flags & CKPT_PROC_ROOT && rec.flags & CKPT_PROC_ZOMBIE))
 		return damaged("bad process record");
 	if (model_find_proc(img, rec.pid))
 		return damaged("a pid appears twice");
@@ -79,7 +81,7 @@ static int read_proc(struct img_reader *r, struct ck_image *img, uint32_t len)
 	img->procs = n;
 	memset(&n[img->nprocs], 0, sizeof(n[0]));
 	n[img->nprocs].rec = rec;
-	n[img->nprocs].threads = calloc(rec.nthreads, sizeof(struct ck_thread));
+	n[img->nprocs].threads = calloc(rec.nthreads ? rec.nthreads : 1, sizeof(struct ck_thread));
 	if (!n[img->nprocs].threads)
 		return -ENOMEM;
 	img->nprocs++;
@@ -115,6 +117,11 @@ static int validate(struct ck_image *img)
 	for (uint32_t i = 0; i < img->nprocs; i++) {
 		struct ck_proc *p = &img->procs[i];
 
+		if (p->rec.flags & CKPT_PROC_ZOMBIE) {
+			if (p->has_section)
+				return damaged("a zombie has a section");
+			continue;
+		}
 		if (!p->has_section || p->nthreads != p->rec.nthreads ||
 		    p->have != (1U << CK_HAVE_COUNT) - 1) {
 			log_err("image is damaged: the state of pid %d is incomplete", p->rec.pid);
@@ -163,8 +170,9 @@ int image_read_meta(struct img_reader *r, struct ck_image *img)
 			if (err)
 				break;
 			cur = model_find_proc(img, b.pid);
-			if (!cur || cur->has_section)
-				return damaged("process section for an unknown or repeated pid");
+			if (!cur || cur->has_section || cur->rec.flags & CKPT_PROC_ZOMBIE)
+				return damaged(
+					"process section for an unknown, repeated or dead pid");
 			cur->has_section = true;
 			thread = NULL;
 			continue;

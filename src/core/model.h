@@ -35,7 +35,12 @@ struct ck_thread {
 	uint32_t xstate_len;
 	struct ck_sigqueue pending;
 	struct remote_task rt; /* the traced thread, at checkpoint and at restart */
-	long restarted_nr;     /* checkpoint: the call its restart_syscall continues, or -1 */
+	long restarted_nr; /* checkpoint: the call its restart_syscall continues, or -1 */
+	struct {
+		int list; /* its list in the plan */
+		unsigned int traps; /* traps of the blob it reached */
+		bool created, stopped, exited, may_exit;
+	} st; /* restart: the task's progress */
 };
 
 /* An open file description (OBJ_FILE) */
@@ -58,7 +63,7 @@ struct ck_vma {
 	struct ckpt_rec_vma rec;
 	char *name;
 	struct ck_shmem *shmem; /* CKPT_VMA_SHANON */
-	int temp_fd; /* restart: descriptor the blob maps it from, or -1 */
+	int src_fd; /* restart: ckpt's descriptor of what it maps, or -1 */
 	uint32_t tmp_prot; /* restart: protection while pages are written */
 };
 

@@ -16,6 +16,7 @@ enum obj_kind {
 	OBJ_FILE = 1,
 	OBJ_SHMEM = 2,
 	OBJ_MAPFILE = 3, /* restart only: a file opened to be mapped */
+	OBJ_DIR = 4, /* restart only: a directory to enter */
 };
 
 struct ck_obj {

@@ -11,7 +11,7 @@
 #include "arch/x86_64/arch.h"
 #include "core/plan.h"
 
-#define STACK_LEN 256
+#define STACK_LEN (PLAN_STACK_SIZE + 8)
 #define PLACE_FLOOR (1ULL << 32)
 
 static size_t page_size(void)
@@ -43,6 +43,8 @@ void plan_release(struct blob_plan *bp)
 	free(bp->lists);
 	free(bp->arena);
 	free(bp->relocs);
+	free(bp->stack_relocs);
+	free(bp->unmaps);
 	free(bp->image);
 	plan_init(bp);
 }
@@ -128,11 +130,15 @@ int plan_unmap_outside(struct blob_plan *bp)
 	if (!err)
 		err = plan_call(bp, 0, 0, SYS_munmap, 0, 0, 0, 0, 0, 0,
 				"unmap the memory above the restorer");
+	struct plan_site *n;
+
 	if (err)
 		return err;
-	bp->unmap_list = bp->cur;
-	bp->unmap_call = bp->lists[bp->cur].count - 2;
-	bp->has_unmap = true;
+	n = realloc(bp->unmaps, (bp->nunmaps + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	bp->unmaps = n;
+	n[bp->nunmaps++] = (struct plan_site){ bp->cur, bp->lists[bp->cur].count - 2 };
 	return 0;
 }
 
@@ -188,6 +194,18 @@ int plan_reloc(struct blob_plan *bp, uint64_t off)
 		bp->relocs_cap = cap;
 	}
 	bp->relocs[bp->nrelocs++] = off;
+	return 0;
+}
+
+int plan_reloc_stack(struct blob_plan *bp, uint64_t off, size_t list)
+{
+	struct plan_stack_reloc *n =
+		realloc(bp->stack_relocs, (bp->nstack_relocs + 1) * sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	bp->stack_relocs = n;
+	n[bp->nstack_relocs++] = (struct plan_stack_reloc){ .off = off, .list = list };
 	return 0;
 }
 
@@ -300,6 +318,11 @@ int plan_build(struct blob_plan *bp)
 		v = plan_addr(bp, v);
 		memcpy(img + bp->code_len + bp->relocs[i], &v, 8);
 	}
+	for (size_t i = 0; i < bp->nstack_relocs; i++) {
+		uint64_t v = plan_stack_addr(bp, bp->stack_relocs[i].list) - PLAN_STACK_SIZE;
+
+		memcpy(img + bp->code_len + bp->stack_relocs[i].off, &v, 8);
+	}
 	for (size_t i = 0; i < bp->nlists; i++) {
 		struct plan_list *l = &bp->lists[i];
 		struct blob_list hdr = { .count = l->count, .failed = -1, .next = 0 };
@@ -312,13 +335,16 @@ int plan_build(struct blob_plan *bp)
 			for (int a = 0; a < 6; a++)
 				if (l->refs[j] & (1U << a))
 					c.args[a] = plan_addr(bp, c.args[a]);
-			if (bp->has_unmap && i == bp->unmap_list && j == bp->unmap_call) {
-				c.args[0] = 0;
-				c.args[1] = bp->base;
-			} else if (bp->has_unmap && i == bp->unmap_list &&
-				   j == bp->unmap_call + 1) {
-				c.args[0] = bp->base + bp->size;
-				c.args[1] = ARCH_TASK_SIZE_47 - (bp->base + bp->size);
+			for (size_t u = 0; u < bp->nunmaps; u++) {
+				if (bp->unmaps[u].list != i)
+					continue;
+				if (j == bp->unmaps[u].call) {
+					c.args[0] = 0;
+					c.args[1] = bp->base;
+				} else if (j == bp->unmaps[u].call + 1) {
+					c.args[0] = bp->base + bp->size;
+					c.args[1] = ARCH_TASK_SIZE_47 - (bp->base + bp->size);
+				}
 			}
 			memcpy(img + l->offset + BLOB_LIST_HDR + j * BLOB_CALL_SIZE, &c, sizeof(c));
 		}

@@ -34,8 +34,15 @@ struct blob_plan {
 	size_t arena_len, arena_cap;
 	uint64_t *relocs; /* arena offsets of u64 fields holding arena offsets */
 	size_t nrelocs, relocs_cap;
-	size_t unmap_list, unmap_call; /* the calls plan_unmap_outside added */
-	bool has_unmap;
+	struct plan_stack_reloc {
+		uint64_t off; /* arena offset of a u64 to set to a list's stack bottom */
+		size_t list;
+	} * stack_relocs;
+	size_t nstack_relocs;
+	struct plan_site {
+		size_t list, call; /* the first of the two calls of plan_unmap_outside */
+	} * unmaps;
+	size_t nunmaps;
 	/* placement, set by plan_place */
 	uint64_t base;
 	size_t size;
@@ -61,6 +68,10 @@ int64_t plan_data(struct blob_plan *bp, const void *data, size_t len);
 int64_t plan_reserve(struct blob_plan *bp, size_t len, size_t align);
 /* The u64 at arena offset off holds an arena offset to relocate. */
 int plan_reloc(struct blob_plan *bp, uint64_t off);
+/* The u64 at arena offset off is to hold the lowest address of list's
+ * stack (for clone3's stack argument; its size is PLAN_STACK_SIZE). */
+int plan_reloc_stack(struct blob_plan *bp, uint64_t off, size_t list);
+#define PLAN_STACK_SIZE 248 /* the top 8 bytes of a stack hold its list's address */
 /* A new list (for a thread); returns its index. Its stack is allocated in
  * the area and its top holds the list's address. */
 int plan_new_list(struct blob_plan *bp);

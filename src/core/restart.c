@@ -5,27 +5,38 @@
  *     intact before anything acts on it. The model is validated.
  *  2. Check this machine can take it: PIDs free, files unchanged, same
  *     special mappings, CPU state, limits (each resource's check).
- *  3. Prepare: ckpt opens every file and creates every shared memory
- *     object the new processes will inherit (resources' prepare).
- *  4. Plan: build each process's restorer program (core/plan.c) and place
- *     it where neither ckpt's nor the saved memory layout has anything.
- *  5. Create the processes with clone3(set_tid) at their saved PIDs. Each
- *     runs core/child.c: descriptors, directories, signal actions, maps its
- *     blob, reports ready. ckpt seizes it (PTRACE_O_EXITKILL: should ckpt
- *     die, so do they), patches the blob's first call to unregister the
- *     child's own rseq area, and lets it jump into its blob.
- *  6. Phase A of the blob: ckpt's mappings go, the saved address space is
- *     mapped; the blob traps.
- *  7. Page data streams from the image straight into the processes and
- *     shared memory objects; then the trailer: checksum and record count.
- *     Only now is the image known to be whole.
- *  8. Phase B of the blob: protections, mm fields, signal queues, thread
- *     attributes, limits, credentials; the blob traps at its end.
- *  9. Finish: unmap the blob through its own syscall instruction, set FPU
- *     state and signal masks, set the saved registers (an interrupted
- *     syscall is restarted by the kernel as it would have been), detach.
+ *  3. Prepare: ckpt opens every file, directory and shared memory object
+ *     the tree needs. The new processes inherit them all, as temporary
+ *     descriptors above any the tree uses.
+ *  4. Plan: the restorer program of the whole tree, one syscall list per
+ *     task (core/plan.c), placed where neither ckpt's memory nor any saved
+ *     layout has anything. A process's list:
+ *       [root: unregister ckpt's rseq area; install the temporaries]
+ *       [setsid, if it leads a session]  memory layout      trap 1
+ *       fork its children (clone3 with set_tid; each runs its own list)
+ *                                                            trap 2
+ *       descriptors, directories, mm fields, signals, threads, timers,
+ *       limits, credentials                                  trap 3 (end)
+ *     A zombie's list: [setsid], trap, then exit with its status.
+ *  5. Create the root with clone3(set_tid) and seize it (PTRACE_O_EXITKILL:
+ *     should ckpt die, so does the tree; PTRACE_O_TRACEFORK and CLONE: every
+ *     task it creates is seized too). It maps the restorer area, ckpt
+ *     patches the list's first call to unregister the child's own rseq, and
+ *     lets it go.
+ *  6. Stream the page data: shared memory objects first, then processes in
+ *     tree order. A process gets its pages at trap 1; once they are all
+ *     written it forks its children, which then reach their own trap 1.
+ *     Then the trailer: checksum and record count. Only now is the image
+ *     known to be whole.
+ *  7. Process groups (setpgid, run by ckpt in each process, group leaders
+ *     first); zombies exit.
+ *  8. Every process runs on to the end of its list; its threads are created
+ *     and run theirs.
+ *  9. Finish: unmap the restorer, set FPU state and signal masks, set the
+ *     saved registers (an interrupted syscall is restarted by the kernel as
+ *     it would have been), detach.
  *
- * A failure at any step kills and reaps every process created so far.
+ * A failure at any step kills every process created so far.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -53,6 +64,25 @@
 #include "util/log.h"
 
 #define ZOMBIE_WAIT_MS 2000
+#define TRAP_MEMORY 1
+#define TRAP_FORKED 2
+#define TRAP_END 3
+
+struct restart {
+	struct rst_ctx ctx;
+	struct ck_image *img;
+	struct img_reader *r;
+	pid_t root_pid; /* the root as ckpt sees it */
+	size_t next; /* next process, in tree order, whose pages may come */
+	bool created;
+};
+
+static bool is_zombie(const struct ck_proc *p)
+{
+	return p->rec.flags & CKPT_PROC_ZOMBIE;
+}
+
+/* ---- checks on this machine ---- */
 
 static char proc_state(pid_t pid, char *comm, size_t len)
 {
@@ -150,7 +180,7 @@ static int check(struct rst_ctx *ctx)
 		struct ck_proc *p = &ctx->img->procs[i];
 		int err = check_pid_free(p->rec.pid);
 
-		for (size_t k = 0; res_table[k] && !err; k++)
+		for (size_t k = 0; res_table[k] && !err && !is_zombie(p); k++)
 			if (res_table[k]->check)
 				err = res_table[k]->check(ctx, p);
 		if (err)
@@ -159,35 +189,55 @@ static int check(struct rst_ctx *ctx)
 	return 0;
 }
 
+/* ---- preparing and planning ---- */
+
+static int max_open_fd(void)
+{
+	int *fds, max = 2;
+	size_t n;
+
+	if (proc_list_fds(getpid(), &fds, &n))
+		return 1024;
+	for (size_t i = 0; i < n; i++)
+		if (fds[i] > max)
+			max = fds[i];
+	free(fds);
+	return max;
+}
+
 static int prepare(struct rst_ctx *ctx)
 {
+	int base = max_open_fd() + 1;
+
 	for (uint32_t i = 0; i < ctx->img->nprocs; i++) {
 		struct ck_proc *p = &ctx->img->procs[i];
-		int err = 0, next = 3;
+		int err = 0;
 
 		p->rst = calloc(1, sizeof(*p->rst));
 		if (!p->rst)
 			return -ENOMEM;
-		p->rst->child_err[0] = p->rst->child_err[1] = -1;
-		p->rst->go[0] = p->rst->go[1] = -1;
-		plan_init(&p->rst->plan);
-		for (uint32_t f = 0; f < p->nfds; f++)
-			if (p->fds[f].rec.fd >= next)
-				next = p->fds[f].rec.fd + 1;
-		p->rst->next_temp_fd = p->rst->first_temp_fd = next;
+		p->rst->list = -1;
+		p->rst->parent = i ? model_find_proc(ctx->img, p->rec.ppid) : NULL;
+		if (is_zombie(p))
+			continue;
 		for (size_t k = 0; res_table[k] && !err; k++)
 			if (res_table[k]->prepare)
 				err = res_table[k]->prepare(ctx, p);
 		if (err)
 			return err;
+		for (uint32_t f = 0; f < p->nfds; f++)
+			if (p->fds[f].rec.fd >= base)
+				base = p->fds[f].rec.fd + 1;
 	}
+	/* above every descriptor of ckpt and of the tree */
+	ctx->temp_base = base > max_open_fd() ? base : max_open_fd() + 1;
 	return 0;
 }
 
 static int plan_phase(struct rst_ctx *ctx, struct ck_proc *p, enum plan_phase phase)
 {
 	for (size_t k = 0; res_table[k]; k++) {
-		int err = res_table[k]->plan ? res_table[k]->plan(ctx, p, &p->rst->plan, phase) : 0;
+		int err = res_table[k]->plan ? res_table[k]->plan(ctx, p, &ctx->plan, phase) : 0;
 
 		if (err)
 			return err;
@@ -195,16 +245,171 @@ static int plan_phase(struct rst_ctx *ctx, struct ck_proc *p, enum plan_phase ph
 	return 0;
 }
 
-static int place(struct rst_ctx *ctx, struct ck_proc *p)
+static int plan_thread_hooks(struct rst_ctx *ctx, struct ck_proc *p, struct ck_thread *t,
+			     bool final)
+{
+	for (size_t k = 0; res_table[k]; k++) {
+		const struct res_ops *ops = res_table[k];
+		int err = 0;
+
+		if (!final && ops->plan_thread)
+			err = ops->plan_thread(ctx, p, t, &ctx->plan);
+		if (final && ops->plan_thread_final)
+			err = ops->plan_thread_final(ctx, p, t, &ctx->plan);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* The root starts with ckpt's descriptors: keep the ones the tree needs as
+ * the temporaries, close every other. */
+static int plan_temporaries(struct rst_ctx *ctx)
+{
+	struct blob_plan *bp = &ctx->plan;
+	int err = 0;
+
+	for (size_t i = 0; i < ctx->ntemps && !err; i++)
+		err = plan_call(bp, 0, 0, SYS_dup3, ctx->temp_src[i], ctx->temp_base + (int)i,
+				O_CLOEXEC, 0, 0, 0, "keep ckpt's fd %d", ctx->temp_src[i]);
+	if (!err)
+		err = plan_call(bp, 0, 0, SYS_close_range, 0, ctx->temp_base - 1, 0, 0, 0, 0,
+				"close ckpt's descriptors");
+	if (!err)
+		err = plan_call(bp, 0, 0, SYS_close_range, ctx->temp_base + ctx->ntemps, ~0U, 0, 0,
+				0, 0, "close ckpt's other descriptors");
+	return err;
+}
+
+/* clone3 of a child process (or zombie), which runs its own list. */
+static int plan_fork(struct rst_ctx *ctx, const struct ck_proc *child)
+{
+	struct blob_plan *bp = &ctx->plan;
+	int32_t pid = child->rec.pid;
+	int64_t tid_off = plan_data(bp, &pid, sizeof(pid));
+	struct clone_args args = {
+		.exit_signal = SIGCHLD,
+		.stack_size = PLAN_STACK_SIZE,
+		.set_tid = (uint64_t)tid_off,
+		.set_tid_size = 1,
+	};
+	int64_t off = plan_data(bp, &args, sizeof(args));
+
+	if (tid_off < 0 || off < 0 ||
+	    plan_reloc(bp, (uint64_t)off + offsetof(struct clone_args, set_tid)) ||
+	    plan_reloc_stack(bp, (uint64_t)off + offsetof(struct clone_args, stack),
+			     (size_t)child->threads[0].st.list))
+		return -ENOMEM;
+	return plan_call(bp, BLOB_THREAD, 1U << 0, SYS_clone3, off, sizeof(args), 0, 0, 0, 0,
+			 "create process %d", pid);
+}
+
+static int plan_zombie(struct rst_ctx *ctx, struct ck_proc *p)
+{
+	struct blob_plan *bp = &ctx->plan;
+	int status = p->rec.exit_status, sig = status & 0x7f;
+	int err = 0;
+
+	if (p->rec.sid == p->rec.pid)
+		err = plan_call(bp, 0, 0, SYS_setsid, 0, 0, 0, 0, 0, 0, "lead a session");
+	if (!err)
+		err = plan_trap(bp, "zombie waits");
+	if (err)
+		return err;
+	if (!sig)
+		return plan_call(bp, 0, 0, SYS_exit_group, (status >> 8) & 0xff, 0, 0, 0, 0, 0,
+				 "exit with status %d", (status >> 8) & 0xff);
+	{
+		/* die from the signal, as it did (the core-dumped bit is not kept) */
+		struct rlimit no_core = { 0, 0 };
+		uint64_t mask = 1ULL << (sig - 1);
+		uint64_t dfl[4] = { 0 };
+		int64_t core_off = plan_data(bp, &no_core, sizeof(no_core));
+		int64_t mask_off = plan_data(bp, &mask, sizeof(mask));
+		int64_t act_off = plan_data(bp, dfl, sizeof(dfl));
+
+		if (core_off < 0 || mask_off < 0 || act_off < 0)
+			return -ENOMEM;
+		err = plan_call(bp, 0, 1U << 2, SYS_prlimit64, 0, RLIMIT_CORE, core_off, 0, 0, 0,
+				"leave no core file");
+		if (!err)
+			err = plan_call(bp, 0, 1U << 1, SYS_rt_sigaction, sig, act_off, 0, 8, 0, 0,
+					"reset signal %d", sig);
+		if (!err)
+			err = plan_call(bp, 0, 1U << 1, SYS_rt_sigprocmask, SIG_UNBLOCK, mask_off,
+					0, 8, 0, 0, "unblock signal %d", sig);
+		if (!err)
+			err = plan_call(bp, 0, 0, SYS_kill, p->rec.pid, sig, 0, 0, 0, 0,
+					"die from signal %d", sig);
+	}
+	return err;
+}
+
+static int plan_process(struct rst_ctx *ctx, struct ck_proc *p)
+{
+	struct blob_plan *bp = &ctx->plan;
+	struct ck_thread *main_thread = &p->threads[0];
+	uint64_t sigchld = 1ULL << (SIGCHLD - 1);
+	struct timespec zero = { 0, 0 };
+	int64_t set_off, ts_off;
+	int err = 0;
+
+	plan_use_list(bp, (size_t)main_thread->st.list);
+	if (p->rec.flags & CKPT_PROC_ROOT) {
+		/* patched once ckpt knows the child's own rseq registration */
+		err = plan_call(bp, 0, 0, SYS_rseq, 0, 0, 0, 0, 0, 0,
+				"unregister ckpt's rseq area");
+		if (!err)
+			err = plan_temporaries(ctx);
+	}
+	if (!err && p->rec.sid == p->rec.pid)
+		err = plan_call(bp, 0, 0, SYS_setsid, 0, 0, 0, 0, 0, 0, "lead a session");
+	if (!err)
+		err = plan_phase(ctx, p, PLAN_MEMORY);
+	if (!err)
+		err = plan_trap(bp, "memory mapped");
+	for (uint32_t i = 0; i < ctx->img->nprocs && !err; i++)
+		if (ctx->img->procs[i].rst->parent == p)
+			err = plan_fork(ctx, &ctx->img->procs[i]);
+	if (!err)
+		err = plan_trap(bp, "children forked");
+	if (err)
+		return err;
+	/* zombies' and helpers' deaths were no news to it: forget their SIGCHLD */
+	set_off = plan_data(bp, &sigchld, sizeof(sigchld));
+	ts_off = plan_data(bp, &zero, sizeof(zero));
+	if (set_off < 0 || ts_off < 0)
+		return -ENOMEM;
+	err = plan_call(bp, BLOB_MAY_FAIL, (1U << 0) | (1U << 2), SYS_rt_sigtimedwait, set_off, 0,
+			ts_off, 8, 0, 0, "forget SIGCHLD");
+	if (!err)
+		err = plan_phase(ctx, p, PLAN_SETUP);
+	if (!err)
+		err = plan_thread_hooks(ctx, p, main_thread, false);
+	if (!err)
+		err = plan_call(bp, 0, 0, SYS_close_range, ctx->temp_base, ~0U, 0, 0, 0, 0,
+				"close the temporary descriptors");
+	if (!err)
+		err = plan_phase(ctx, p, PLAN_FINAL);
+	if (!err)
+		err = plan_thread_hooks(ctx, p, main_thread, true);
+	return err;
+}
+
+/* Placed free of ckpt's own memory and of every saved layout. */
+static int place(struct rst_ctx *ctx)
 {
 	struct proc_maps self;
 	uint64_t(*busy)[2];
-	size_t n = 0;
+	size_t n = 0, cap;
 	int err = proc_read_smaps(getpid(), &self);
 
 	if (err)
 		return err;
-	busy = malloc((self.count + p->nvmas + 1) * sizeof(*busy));
+	cap = self.count + 1;
+	for (uint32_t i = 0; i < ctx->img->nprocs; i++)
+		cap += ctx->img->procs[i].nvmas;
+	busy = malloc(cap * sizeof(*busy));
 	if (!busy) {
 		proc_maps_release(&self);
 		return -ENOMEM;
@@ -213,66 +418,267 @@ static int place(struct rst_ctx *ctx, struct ck_proc *p)
 		busy[n][0] = self.vmas[i].start;
 		busy[n++][1] = self.vmas[i].end;
 	}
-	for (uint32_t i = 0; i < p->nvmas; i++) {
-		busy[n][0] = p->vmas[i].rec.start;
-		busy[n++][1] = p->vmas[i].rec.end;
+	for (uint32_t i = 0; i < ctx->img->nprocs; i++) {
+		const struct ck_proc *p = &ctx->img->procs[i];
+
+		for (uint32_t v = 0; v < p->nvmas; v++) {
+			busy[n][0] = p->vmas[v].rec.start;
+			busy[n++][1] = p->vmas[v].rec.end;
+		}
 	}
 	proc_maps_release(&self);
-	err = plan_place(&p->rst->plan, (const uint64_t(*)[2])busy, n);
+	err = plan_place(&ctx->plan, (const uint64_t(*)[2])busy, n);
 	free(busy);
 	if (err)
-		log_err("pid %d: found no room for the restorer", p->rec.pid);
-	(void)ctx;
-	return err ? err : plan_build(&p->rst->plan);
+		log_err("found no room for the restorer in the saved memory layouts");
+	return err ? err : plan_build(&ctx->plan);
 }
 
-static int build_plan(struct rst_ctx *ctx, struct ck_proc *p)
+static int plan_all(struct rst_ctx *ctx)
 {
-	struct ck_rst *r = p->rst;
-	struct blob_plan *bp = &r->plan;
-	int err = plan_new_list(bp);
+	struct ck_image *img = ctx->img;
+	int err = 0;
 
-	if (err < 0)
+	/* lists first, so that forks can name the lists of their children */
+	for (uint32_t i = 0; i < img->nprocs && !err; i++) {
+		int list = plan_new_list(&ctx->plan);
+
+		if (list < 0)
+			return list;
+		img->procs[i].threads[0].st.list = list;
+		img->procs[i].rst->list = list;
+	}
+	for (uint32_t i = 0; i < img->nprocs && !err; i++) {
+		struct ck_proc *p = &img->procs[i];
+
+		if (is_zombie(p)) {
+			plan_use_list(&ctx->plan, (size_t)p->rst->list);
+			err = plan_zombie(ctx, p);
+		} else {
+			err = plan_process(ctx, p);
+		}
+	}
+	return err ? err : place(ctx);
+}
+
+/* ---- the traced tree ---- */
+
+static struct ck_thread *task_of(struct ck_image *img, pid_t tid, struct ck_proc **ret_p)
+{
+	for (uint32_t i = 0; i < img->nprocs; i++) {
+		struct ck_proc *p = &img->procs[i];
+		uint32_t n = is_zombie(p) ? 1 : p->nthreads;
+
+		for (uint32_t t = 0; t < n; t++) {
+			if (p->threads[t].rt.tid == tid ||
+			    (!p->threads[t].st.created &&
+			     (t ? p->threads[t].rec.tid : p->rec.pid) == tid)) {
+				*ret_p = p;
+				return &p->threads[t];
+			}
+		}
+	}
+	return NULL;
+}
+
+/* A failed call in the blob, or a signal it should not have had. */
+static int blob_failed(struct restart *rs, struct ck_proc *p, struct ck_thread *t, int sig)
+{
+	struct blob_plan *bp = &rs->ctx.plan;
+	struct blob_list hdr;
+	struct blob_call c;
+
+	if (sig != SIGTRAP) {
+		struct user_regs_struct regs;
+
+		arch_get_regs(t->rt.tid, &regs);
+		log_err("pid %d: the restorer got signal %d at 0x%llx", p->rec.pid, sig,
+			(unsigned long long)regs.rip);
+		return -EIO;
+	}
+	if (remote_read(t->rt.tid, plan_list_addr(bp, (size_t)t->st.list), &hdr, sizeof(hdr)))
+		return -EIO;
+	if (hdr.failed < 0)
+		return 0;
+	if (remote_read(t->rt.tid,
+			plan_list_addr(bp, (size_t)t->st.list) + BLOB_LIST_HDR +
+				(uint64_t)hdr.failed * BLOB_CALL_SIZE,
+			&c, sizeof(c)))
+		c.ret = -EIO;
+	log_err("pid %d: cannot %s: %s", p->rec.pid,
+		plan_what(bp, (size_t)t->st.list, (size_t)hdr.failed), strerror((int)-c.ret));
+	return -EIO;
+}
+
+/* One ptrace event of any task of the tree. */
+static int handle_event(struct restart *rs, pid_t tid, int status)
+{
+	struct ck_proc *p;
+	struct ck_thread *t = task_of(rs->img, tid, &p);
+	int event = status >> 16;
+
+	if (!t) {
+		log_err("restart: an unknown task %d appeared", tid);
+		return -EIO;
+	}
+	if (WIFEXITED(status) || WIFSIGNALED(status)) {
+		t->st.exited = true;
+		t->rt.seized = false;
+		if (t->st.may_exit)
+			return 0;
+		log_err("pid %d: the new process died while being restored (%s %d)", p->rec.pid,
+			WIFEXITED(status) ? "status" : "signal",
+			WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+		return -EIO;
+	}
+	if (event == PTRACE_EVENT_FORK || event == PTRACE_EVENT_VFORK ||
+	    event == PTRACE_EVENT_CLONE)
+		return ptrace(PTRACE_CONT, tid, 0, 0) ? -errno : 0;
+	if (event == PTRACE_EVENT_STOP && !t->st.created) {
+		/* a task the blob created: it runs its list */
+		t->st.created = true;
+		t->rt.tid = tid;
+		t->rt.seized = true;
+		if (t == &p->threads[0])
+			p->rst->pid = tid;
+		return ptrace(PTRACE_CONT, tid, 0, 0) ? -errno : 0;
+	}
+	if (event == PTRACE_EVENT_STOP) {
+		t->st.stopped = true;
+		return 0;
+	}
+	if (!event && t->st.may_exit) /* a zombie killing itself: pass the signal on */
+		return ptrace(PTRACE_CONT, tid, 0, WSTOPSIG(status)) ? -errno : 0;
+	if (event || WSTOPSIG(status) != SIGTRAP)
+		return blob_failed(rs, p, t, WSTOPSIG(status));
+	t->st.traps++;
+	t->st.stopped = true;
+	return blob_failed(rs, p, t, SIGTRAP);
+}
+
+static int next_event(struct restart *rs)
+{
+	int status;
+	pid_t tid;
+
+	for (;;) {
+		tid = waitpid(-1, &status, __WALL);
+		if (tid >= 0)
+			break;
+		if (errno != EINTR)
+			return -errno;
+		if (is_interrupted())
+			return -ECANCELED;
+	}
+	return handle_event(rs, tid, status);
+}
+
+/* Runs events until the task has reached its trap n. */
+static int wait_trap(struct restart *rs, struct ck_thread *t, unsigned int n)
+{
+	while (t->st.traps < n) {
+		int err = next_event(rs);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int wait_exit(struct restart *rs, struct ck_thread *t)
+{
+	while (!t->st.exited) {
+		int err = next_event(rs);
+
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int cont(struct ck_thread *t)
+{
+	t->st.stopped = false;
+	return ptrace(PTRACE_CONT, t->rt.tid, 0, 0) ? -errno : 0;
+}
+
+/* A syscall ckpt runs in a task stopped at a trap of its list, which then
+ * goes on with its list as if nothing happened. */
+static int blob_remote(struct restart *rs, struct ck_thread *t, long *ret, long nr, long a1,
+		       long a2)
+{
+	struct user_regs_struct saved;
+	int err = arch_get_regs(t->rt.tid, &saved);
+
+	if (err)
 		return err;
-	plan_use_list(bp, 0);
-	/* patched once ckpt knows the child's own rseq registration */
-	err = plan_call(bp, 0, 0, SYS_rseq, 0, 0, 0, 0, 0, 0, "unregister ckpt's rseq area");
+	t->rt.regs = saved;
+	t->rt.syscall_ip = plan_syscall_ip(&rs->ctx.plan);
+	err = remote_syscall(&t->rt, ret, nr, a1, a2, 0, 0, 0, 0);
 	if (!err)
-		err = plan_phase(ctx, p, PLAN_MEMORY);
-	if (!err)
-		err = plan_trap(bp, "memory mapped");
-	if (!err)
-		err = plan_phase(ctx, p, PLAN_SETUP);
-	for (size_t k = 0; res_table[k] && !err; k++)
-		if (res_table[k]->plan_thread)
-			err = res_table[k]->plan_thread(ctx, p, &p->threads[0], bp);
-	for (size_t i = 0; i < r->ninstalls && !err; i++)
-		if (r->installs[i].fd >= r->first_temp_fd)
-			err = plan_call(bp, 0, 0, SYS_close, r->installs[i].fd, 0, 0, 0, 0, 0,
-					"close temporary fd %d", r->installs[i].fd);
-	if (!err)
-		err = plan_phase(ctx, p, PLAN_FINAL);
-	for (size_t k = 0; res_table[k] && !err; k++)
-		if (res_table[k]->plan_thread_final)
-			err = res_table[k]->plan_thread_final(ctx, p, &p->threads[0], bp);
-	return err ? err : place(ctx, p);
+		err = arch_set_regs(t->rt.tid, &saved);
+	t->rt.regs_changed = false;
+	t->rt.mask_changed = false;
+	return err;
 }
 
-static int create(struct rst_ctx *ctx, struct ck_proc *p)
+/* ---- the steps ---- */
+
+/* Seizes the root, which waits for the go, and lets it into its list. */
+static int go_root(struct restart *rs, int go_fd)
 {
-	struct ck_rst *r = p->rst;
-	pid_t pid = p->rec.pid, self = getpid();
+	struct ck_proc *root = &rs->img->procs[0];
+	struct ck_thread *t = &root->threads[0];
+	struct ptrace_rseq_configuration cfg;
+	struct blob_call c = { .nr = SYS_getpid };
+	long opts = PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP | PTRACE_O_EXITKILL |
+		    PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE;
+	int status;
+
+	if (ptrace(PTRACE_SEIZE, rs->root_pid, 0, opts) ||
+	    ptrace(PTRACE_INTERRUPT, rs->root_pid, 0, 0))
+		return -errno;
+	t->rt.tid = rs->root_pid;
+	t->rt.seized = true;
+	t->st.created = true;
+	if (remote_wait(rs->root_pid, &status))
+		return -EIO;
+	if (ptrace(PTRACE_GET_RSEQ_CONFIGURATION, rs->root_pid, sizeof(cfg), &cfg) < 0)
+		return -errno;
+	if (cfg.rseq_abi_pointer) {
+		c.nr = SYS_rseq;
+		c.args[0] = cfg.rseq_abi_pointer;
+		c.args[1] = cfg.rseq_abi_size;
+		c.args[2] = 1; /* RSEQ_FLAG_UNREGISTER */
+		c.args[3] = cfg.signature;
+	}
+	if (remote_write(rs->root_pid,
+			 plan_list_addr(&rs->ctx.plan, (size_t)t->st.list) + BLOB_LIST_HDR, &c,
+			 sizeof(c)) ||
+	    cont(t) || write(go_fd, "g", 1) != 1)
+		return -EIO;
+	return wait_trap(rs, t, TRAP_MEMORY);
+}
+
+static int create_root(struct restart *rs)
+{
+	struct ck_proc *root = &rs->img->procs[0];
+	struct blob_plan *bp = &rs->ctx.plan;
+	pid_t pid = root->rec.pid, self = getpid();
 	struct clone_args args = {
 		.exit_signal = SIGCHLD,
 		.set_tid = (uint64_t)(uintptr_t)&pid,
 		.set_tid_size = 1,
 	};
+	int report[2] = { -1, -1 }, go[2] = { -1, -1 }, err = 0, cerr;
 	sigset_t all, old;
+	char line[4];
 	long ret;
-	int cerr;
 
-	if (pipe2(r->child_err, O_CLOEXEC) || pipe2(r->go, O_CLOEXEC))
-		return -errno;
+	if (pipe2(report, O_CLOEXEC) || pipe2(go, O_CLOEXEC)) {
+		err = -errno;
+		goto out;
+	}
 	sigfillset(&all);
 	/*
 	 * A task just reaped leaves kill()'s view before its PID number is
@@ -283,8 +689,11 @@ static int create(struct rst_ctx *ctx, struct ck_proc *p)
 
 		sigprocmask(SIG_SETMASK, &all, &old);
 		ret = syscall(SYS_clone3, &args, sizeof(args));
-		if (ret == 0)
-			child_main(ctx, p, self);
+		if (ret == 0) {
+			close(report[0]);
+			close(go[1]);
+			child_main(bp, (size_t)root->rst->list, report[1], go[0], self);
+		}
 		cerr = ret < 0 ? errno : 0;
 		sigprocmask(SIG_SETMASK, &old, NULL);
 		if (cerr != EEXIST || waited >= ZOMBIE_WAIT_MS || !(kill(pid, 0) && errno == ESRCH))
@@ -293,132 +702,56 @@ static int create(struct rst_ctx *ctx, struct ck_proc *p)
 	}
 	if (ret < 0) {
 		if (cerr == EEXIST)
-			log_err("pid %d: the pid is in use", p->rec.pid);
+			log_err("pid %d: the pid is in use", pid);
 		else
-			log_err("pid %d: cannot create the process: %s", p->rec.pid, strerror(cerr));
-		return -cerr;
+			log_err("pid %d: cannot create the process: %s", pid, strerror(cerr));
+		err = -cerr;
+		goto out;
 	}
-	r->pid = (pid_t)ret;
-	r->created = true;
-	close(r->child_err[1]);
-	close(r->go[0]);
-	r->child_err[1] = r->go[0] = -1;
-	return 0;
+	rs->root_pid = (pid_t)ret;
+	root->rst->pid = (pid_t)ret;
+	rs->created = true;
+	close(report[1]);
+	report[1] = -1;
+	if (io_read_full(report[0], line, 2) != 2) {
+		log_err("pid %d: cannot map the restorer at 0x%llx", pid,
+			(unsigned long long)bp->base);
+		err = -EIO;
+		goto out;
+	}
+	err = go_root(rs, go[1]);
+out:
+	for (int k = 0; k < 2; k++) {
+		if (report[k] >= 0)
+			close(report[k]);
+		if (go[k] >= 0)
+			close(go[k]);
+	}
+	return err;
 }
 
-/* Reads the child's report: log lines, then the ready line (0) or EOF. */
-static int wait_ready(struct ck_proc *p)
+/* Lets every process before index upto, in tree order, fork its children:
+ * their pages are all written. */
+static int release_forks(struct restart *rs, size_t upto)
 {
-	char buf[4096];
-	size_t len = 0;
+	for (; rs->next < upto; rs->next++) {
+		struct ck_proc *p = &rs->img->procs[rs->next];
+		int err;
 
-	for (;;) {
-		ssize_t n = read(p->rst->child_err[0], buf + len, sizeof(buf) - 1 - len);
-		char *nl;
-
-		if (n < 0 && errno == EINTR && !is_interrupted())
+		if (is_zombie(p))
 			continue;
-		if (n <= 0) {
-			log_err("pid %d: the new process failed before restoring its memory",
-				p->rec.pid);
-			return n < 0 ? -errno : -EIO;
-		}
-		len += (size_t)n;
-		buf[len] = '\0';
-		while ((nl = strchr(buf, '\n'))) {
-			*nl = '\0';
-			if (!strcmp(buf, CHILD_READY))
-				return 0;
-			log_replay_line(buf);
-			len -= (size_t)(nl + 1 - buf);
-			memmove(buf, nl + 1, len + 1);
-		}
-		if (len == sizeof(buf) - 1)
-			len = 0;
-	}
-}
-
-static int go(struct ck_proc *p)
-{
-	struct ck_rst *r = p->rst;
-	struct remote_task *rt = &p->threads[0].rt;
-	struct ptrace_rseq_configuration cfg;
-	struct blob_call c = { .nr = SYS_getpid };
-	int err;
-
-	err = wait_ready(p);
-	if (!err)
-		err = remote_seize(rt, r->pid, REMOTE_EXITKILL);
-	if (err)
-		return err;
-	r->seized = true;
-	if (ptrace(PTRACE_GET_RSEQ_CONFIGURATION, r->pid, sizeof(cfg), &cfg) < 0)
-		return -errno;
-	if (cfg.rseq_abi_pointer) {
-		c.nr = SYS_rseq;
-		c.args[0] = cfg.rseq_abi_pointer;
-		c.args[1] = cfg.rseq_abi_size;
-		c.args[2] = 1; /* RSEQ_FLAG_UNREGISTER */
-		c.args[3] = cfg.signature;
-	}
-	err = remote_write(r->pid, plan_list_addr(&r->plan, 0) + BLOB_LIST_HDR, &c, sizeof(c));
-	if (err)
-		return err;
-	if (ptrace(PTRACE_CONT, r->pid, 0, 0))
-		return -errno;
-	if (write(r->go[1], "g", 1) != 1)
-		return -errno;
-	close(r->go[1]);
-	r->go[1] = -1;
-	return 0;
-}
-
-/* Waits for the blob of the thread to trap and reports how it went. */
-static int blob_stop(struct ck_proc *p, struct ck_thread *t, size_t list, const char *phase)
-{
-	struct blob_plan *bp = &p->rst->plan;
-	struct blob_list hdr;
-	int sig, err;
-
-	err = remote_wait_stop(&t->rt, &sig);
-	if (err == -ESRCH) {
-		log_err("pid %d: the new process died while %s", p->rec.pid, phase);
-		return -EIO;
-	}
-	if (err)
-		return err;
-	if (sig != SIGTRAP) {
-		struct user_regs_struct regs;
-
-		arch_get_regs(t->rt.tid, &regs);
-		log_err("pid %d: the restorer got signal %d at 0x%llx while %s", p->rec.pid, sig,
-			(unsigned long long)regs.rip, phase);
-		return -EIO;
-	}
-	err = remote_read(t->rt.tid, plan_list_addr(bp, list), &hdr, sizeof(hdr));
-	if (err)
-		return err;
-	if (hdr.failed >= 0) {
-		struct blob_call c;
-
-		err = remote_read(t->rt.tid,
-				  plan_list_addr(bp, list) + BLOB_LIST_HDR +
-					  (uint64_t)hdr.failed * BLOB_CALL_SIZE,
-				  &c, sizeof(c));
-		log_err("pid %d: cannot %s: %s", p->rec.pid,
-			plan_what(bp, list, (size_t)hdr.failed),
-			err ? "unknown error" : strerror((int)-c.ret));
-		return -EIO;
+		err = wait_trap(rs, &p->threads[0], TRAP_MEMORY);
+		if (!err)
+			err = cont(&p->threads[0]);
+		if (err)
+			return err;
+		p->rst->done_pages = true;
 	}
 	return 0;
 }
 
-static int resume_blob(struct ck_thread *t)
-{
-	return ptrace(PTRACE_CONT, t->rt.tid, 0, 0) ? -errno : 0;
-}
-
-static int stream_pages(struct rst_ctx *ctx, struct img_reader *r)
+/* Page data: shared objects first, then each process's in tree order. */
+static int stream_pages(struct restart *rs)
 {
 	void *buf = malloc(mm_io_chunk());
 	int err = 0;
@@ -426,37 +759,88 @@ static int stream_pages(struct rst_ctx *ctx, struct img_reader *r)
 	if (!buf)
 		return -ENOMEM;
 	while (!err) {
+		struct ckpt_rec_pages h;
+		struct ck_proc *p;
 		uint32_t type, len;
 
-		err = img_next(r, &type, &len);
+		err = img_next(rs->r, &type, &len);
+		if (err || type == CKPT_REC_TRAILER)
+			break;
+		if (type != CKPT_REC_PAGES) {
+			log_dbg("skipping a record of unknown type %u", type);
+			continue;
+		}
+		err = mm_peek_pages(rs->r, len, &h);
 		if (err)
 			break;
-		if (type == CKPT_REC_TRAILER)
-			break;
-		if (type == CKPT_REC_PAGES)
-			err = mm_restore_pages(ctx, r, len, buf);
-		else
-			log_dbg("skipping a record of unknown type %u", type);
+		if (h.kind == CKPT_PAGES_PROC) {
+			p = model_find_proc(rs->img, (pid_t)h.owner);
+			if (!p || p < &rs->img->procs[rs->next] || is_zombie(p)) {
+				err = res_bad(CKPT_REC_PAGES, "is out of tree order");
+				break;
+			}
+			if (!rs->created)
+				err = create_root(rs);
+			if (!err)
+				err = release_forks(rs, (size_t)(p - rs->img->procs));
+			if (!err)
+				err = wait_trap(rs, &p->threads[0], TRAP_MEMORY);
+		} else if (rs->created) {
+			err = res_bad(CKPT_REC_PAGES, "of a shared object comes after a process's");
+		}
+		if (!err)
+			err = mm_restore_pages(&rs->ctx, rs->r, &h, len, buf);
 		if (!err && fault_hit("restart-pages"))
 			err = -EIO;
 	}
 	free(buf);
-	return err ? err : mm_check_all_pages(ctx->img);
+	return err ? err : mm_check_all_pages(rs->img);
 }
 
-static int finish(struct rst_ctx *ctx, struct ck_proc *p)
+/*
+ * Process groups, set by ckpt in each process stopped at its trap 2 (or a
+ * zombie at its trap): group leaders first, so the groups exist when their
+ * members join. The root's group, when its leader was outside the tree,
+ * becomes that of the ckpt restarting it.
+ */
+static int set_groups(struct restart *rs)
 {
-	struct blob_plan *bp = &p->rst->plan;
-	struct ck_thread *main_thread = &p->threads[0];
-	struct remote_task *rt = &main_thread->rt;
+	const struct ck_proc *root = &rs->img->procs[0];
+
+	for (int pass = 0; pass < 2; pass++) {
+		for (uint32_t i = 0; i < rs->img->nprocs; i++) {
+			struct ck_proc *p = &rs->img->procs[i];
+			bool leader = p->rec.pgid == p->rec.pid;
+			pid_t pgid = p->rec.pgid;
+			long ret;
+			int err;
+
+			if (p->rec.sid == p->rec.pid || leader != (pass == 0))
+				continue;
+			if (leader)
+				pgid = 0;
+			else if (pgid == root->rec.pgid && !model_find_proc(rs->img, pgid))
+				pgid = getpgrp();
+			err = blob_remote(rs, &p->threads[0], &ret, SYS_setpgid, 0, pgid);
+			if (!err && ret)
+				err = (int)ret;
+			if (err) {
+				log_err("pid %d: cannot join process group %d: %s", p->rec.pid,
+					p->rec.pgid, strerror(-err));
+				return err;
+			}
+		}
+	}
+	return 0;
+}
+
+static int finish(struct restart *rs, struct ck_proc *p)
+{
+	struct blob_plan *bp = &rs->ctx.plan;
 	long ret;
 	int err;
 
-	err = arch_get_regs(rt->tid, &rt->regs);
-	if (err)
-		return err;
-	rt->syscall_ip = plan_syscall_ip(bp);
-	err = remote_syscall(rt, &ret, SYS_munmap, (long)bp->base, (long)bp->size, 0, 0, 0, 0);
+	err = blob_remote(rs, &p->threads[0], &ret, SYS_munmap, (long)bp->base, (long)bp->size);
 	if (!err && ret)
 		err = (int)ret;
 	if (err) {
@@ -468,8 +852,9 @@ static int finish(struct rst_ctx *ctx, struct ck_proc *p)
 		struct user_regs_struct regs;
 
 		for (size_t k = 0; res_table[k]; k++) {
-			err = res_table[k]->finish_thread ? res_table[k]->finish_thread(ctx, p, t)
-							  : 0;
+			err = res_table[k]->finish_thread
+				      ? res_table[k]->finish_thread(&rs->ctx, p, t)
+				      : 0;
 			if (err)
 				return err;
 		}
@@ -484,17 +869,82 @@ static int finish(struct rst_ctx *ctx, struct ck_proc *p)
 	return 0;
 }
 
-static void kill_all(struct ck_image *img)
+static int restore(struct restart *rs)
 {
-	for (uint32_t i = 0; i < img->nprocs; i++) {
-		struct ck_rst *r = img->procs[i].rst;
+	struct ck_image *img = rs->img;
+	int err = check(&rs->ctx);
 
-		if (r && r->created) {
-			kill(r->pid, SIGKILL);
-			while (waitpid(r->pid, NULL, __WALL) < 0 && errno == EINTR)
-				;
-			r->created = false;
-		}
+	if (!err)
+		err = prepare(&rs->ctx);
+	if (!err)
+		err = plan_all(&rs->ctx);
+	if (!err && fault_hit("restart-create"))
+		err = -EIO;
+	if (!err)
+		err = stream_pages(rs);
+	if (!err && !rs->created)
+		err = create_root(rs);
+	if (!err)
+		err = release_forks(rs, img->nprocs);
+	/* 7. groups, then zombies go */
+	for (uint32_t i = 0; i < img->nprocs && !err; i++)
+		err = wait_trap(rs, &img->procs[i].threads[0],
+				is_zombie(&img->procs[i]) ? 1 : TRAP_FORKED);
+	if (!err)
+		err = set_groups(rs);
+	for (uint32_t i = 0; i < img->nprocs && !err; i++) {
+		struct ck_thread *z = &img->procs[i].threads[0];
+
+		if (!is_zombie(&img->procs[i]))
+			continue;
+		z->st.may_exit = true;
+		err = cont(z);
+		if (!err)
+			err = wait_exit(rs, z);
+	}
+	/* 8. to the end of every list */
+	for (uint32_t i = 0; i < img->nprocs && !err; i++)
+		if (!is_zombie(&img->procs[i]))
+			err = cont(&img->procs[i].threads[0]);
+	for (uint32_t i = 0; i < img->nprocs && !err; i++) {
+		struct ck_proc *p = &img->procs[i];
+
+		for (uint32_t t = 0; t < p->nthreads && !err && !is_zombie(p); t++)
+			err = wait_trap(rs, &p->threads[t], t ? 1 : TRAP_END);
+	}
+	if (!err && fault_hit("restart-finish"))
+		err = -EIO;
+	/* 9. */
+	for (uint32_t i = 0; i < img->nprocs && !err; i++)
+		if (!is_zombie(&img->procs[i]))
+			err = finish(rs, &img->procs[i]);
+	if (err)
+		return err;
+	for (uint32_t i = 0; i < img->nprocs; i++)
+		for (uint32_t t = 0; t < img->procs[i].nthreads; t++)
+			remote_detach(&img->procs[i].threads[t].rt);
+	return 0;
+}
+
+static void kill_all(struct restart *rs)
+{
+	if (!rs->created)
+		return;
+	for (uint32_t i = 0; i < rs->img->nprocs; i++) {
+		struct ck_thread *t = &rs->img->procs[i].threads[0];
+
+		if (t->st.created && !t->st.exited)
+			kill(t->rt.tid, SIGKILL);
+	}
+	/* the tracer hears of every death; the root is also its child */
+	for (;;) {
+		int status;
+		pid_t tid = waitpid(-1, &status, __WALL);
+
+		if (tid < 0 && errno == EINTR)
+			continue;
+		if (tid < 0)
+			break;
 	}
 }
 
@@ -505,55 +955,10 @@ static void release_rst(struct ck_image *img)
 
 		if (!r)
 			continue;
-		for (int k = 0; k < 2; k++) {
-			if (r->child_err[k] >= 0)
-				close(r->child_err[k]);
-			if (r->go[k] >= 0)
-				close(r->go[k]);
-		}
-		plan_release(&r->plan);
 		free(r->installs);
 		free(r);
 		img->procs[i].rst = NULL;
 	}
-}
-
-static int restore(struct rst_ctx *ctx, struct img_reader *r)
-{
-	struct ck_image *img = ctx->img;
-	int err = check(ctx);
-
-	if (!err)
-		err = prepare(ctx);
-	for (uint32_t i = 0; i < img->nprocs && !err; i++)
-		err = build_plan(ctx, &img->procs[i]);
-	for (uint32_t i = 0; i < img->nprocs && !err; i++)
-		err = create(ctx, &img->procs[i]);
-	if (!err && fault_hit("restart-create"))
-		err = -EIO;
-	for (uint32_t i = 0; i < img->nprocs && !err; i++)
-		err = go(&img->procs[i]);
-	for (uint32_t i = 0; i < img->nprocs && !err; i++)
-		err = blob_stop(&img->procs[i], &img->procs[i].threads[0], 0,
-				"restoring its memory layout");
-	if (!err)
-		err = stream_pages(ctx, r);
-	for (uint32_t i = 0; i < img->nprocs && !err; i++) {
-		err = resume_blob(&img->procs[i].threads[0]);
-		if (!err)
-			err = blob_stop(&img->procs[i], &img->procs[i].threads[0], 0,
-					"restoring its state");
-	}
-	if (!err && fault_hit("restart-finish"))
-		err = -EIO;
-	for (uint32_t i = 0; i < img->nprocs && !err; i++)
-		err = finish(ctx, &img->procs[i]);
-	if (err)
-		return err;
-	for (uint32_t i = 0; i < img->nprocs; i++)
-		for (uint32_t t = 0; t < img->procs[i].nthreads; t++)
-			remote_detach(&img->procs[i].threads[t].rt);
-	return 0;
 }
 
 static void raise_nofile(void)
@@ -569,7 +974,7 @@ static void raise_nofile(void)
 int ckpt_restart(int in_fd, unsigned int flags, pid_t *ret_pid)
 {
 	struct ck_image img;
-	struct rst_ctx ctx = { .img = &img, .flags = flags };
+	struct restart rs = { .img = &img };
 	struct img_stream s;
 	struct img_reader r;
 	int err, spool = -1;
@@ -580,23 +985,29 @@ int ckpt_restart(int in_fd, unsigned int flags, pid_t *ret_pid)
 	if (err)
 		return err;
 	img_reader_init(&r, &s);
+	rs.r = &r;
+	rs.ctx.img = &img;
+	rs.ctx.flags = flags;
+	plan_init(&rs.ctx.plan);
 	raise_nofile();
 	err = image_read_meta(&r, &img);
 	if (!err)
 		err = spool_if_needed(&img, &s, &spool);
 	if (!err)
-		err = proc_read_smaps(getpid(), &ctx.self_maps);
+		err = proc_read_smaps(getpid(), &rs.ctx.self_maps);
 	if (!err)
-		err = restore(&ctx, &r);
+		err = restore(&rs);
 	if (err) {
-		kill_all(&img);
+		kill_all(&rs);
 	} else {
-		*ret_pid = img.procs[0].rst->pid;
+		*ret_pid = rs.root_pid;
 		log_info("restarted %u process(es) from an image of %.1f MiB, root pid %d",
 			 img.nprocs, s.offset / 1048576.0, *ret_pid);
 	}
 	release_rst(&img);
-	proc_maps_release(&ctx.self_maps);
+	plan_release(&rs.ctx.plan);
+	free(rs.ctx.temp_src);
+	proc_maps_release(&rs.ctx.self_maps);
 	model_release(&img);
 	img_reader_release(&r);
 	img_stream_release(&s);

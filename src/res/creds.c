@@ -88,7 +88,7 @@ static int plan_thread_final(struct rst_ctx *ctx, struct ck_proc *p, struct ck_t
 	(void)ctx;
 	(void)t;
 	groups = c->ngroups ? plan_data(bp, p->groups, c->ngroups * sizeof(*p->groups))
-			     : plan_reserve(bp, sizeof(uint32_t), 8);
+			    : plan_reserve(bp, sizeof(uint32_t), 8);
 	if (groups < 0)
 		return -ENOMEM;
 	err = plan_call(bp, 0, 1U << 1, SYS_setgroups, c->ngroups, groups, 0, 0, 0, 0,

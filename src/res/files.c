@@ -378,23 +378,37 @@ out_close:
 
 static int prepare(struct rst_ctx *ctx, struct ck_proc *p)
 {
-	(void)ctx;
 	for (uint32_t i = 0; i < p->nfds; i++) {
 		struct ck_fd *d = &p->fds[i];
 		bool cloexec = d->rec.flags & CKPT_FD_CLOEXEC;
-		int err;
+		int src = d->rec.fd, err = 0;
 
-		if (!d->file) {
-			err = res_add_install(p->rst, d->rec.fd, d->rec.fd, cloexec);
-		} else {
+		if (d->file) {
 			err = d->file->obj.fd < 0 ? open_file(p, d->rec.fd, d->file) : 0;
-			if (!err)
-				err = res_add_install(p->rst, d->rec.fd, d->file->obj.fd, cloexec);
+			src = d->file->obj.fd;
 		}
+		if (!err)
+			err = res_temp_register(ctx, src);
+		if (!err)
+			err = res_add_install(p->rst, d->rec.fd, src, cloexec);
 		if (err)
 			return err;
-		if (p->rst->next_temp_fd <= d->rec.fd)
-			p->rst->next_temp_fd = d->rec.fd + 1;
+	}
+	return 0;
+}
+
+/* Each descriptor is a copy of the temporary one the process inherited. */
+static int plan(struct rst_ctx *ctx, struct ck_proc *p, struct blob_plan *bp, enum plan_phase phase)
+{
+	if (phase != PLAN_SETUP)
+		return 0;
+	for (size_t i = 0; i < p->rst->ninstalls; i++) {
+		const struct fd_install *in = &p->rst->installs[i];
+		int err = plan_call(bp, 0, 0, SYS_dup3, res_temp(ctx, in->src), in->fd,
+				    in->cloexec ? O_CLOEXEC : 0, 0, 0, 0, "install fd %d", in->fd);
+
+		if (err)
+			return err;
 	}
 	return 0;
 }
@@ -452,5 +466,6 @@ const struct res_ops files_ops = {
 	.read = read_rec,
 	.check = check,
 	.prepare = prepare,
+	.plan = plan,
 	.show = show,
 };

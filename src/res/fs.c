@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include "res/res.h"
 #include "util/log.h"
@@ -109,30 +110,84 @@ static int check(struct rst_ctx *ctx, struct ck_proc *p)
 	return err ? err : check_dir(p, "root directory", p->root);
 }
 
-static int child(struct rst_ctx *ctx, struct ck_proc *p)
+static void release_dir(struct ck_obj *obj)
 {
-	int cwd = open(p->cwd, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (obj->fd >= 0)
+		close(obj->fd);
+	free(obj);
+}
 
-	(void)ctx;
-	if (cwd < 0) {
-		log_err("pid %d: cannot open working directory '%s': %s", p->rec.pid, p->cwd,
+/* ckpt's O_PATH descriptor of a directory, opened once for the tree. */
+static int open_dir(struct rst_ctx *ctx, struct ck_proc *p, const char *path, int *ret_fd)
+{
+	int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct stat st;
+	struct ck_obj *o;
+	int err;
+
+	if (fd < 0 || fstat(fd, &st)) {
+		err = -errno;
+		log_err("pid %d: cannot open directory '%s': %s", p->rec.pid, path,
 			strerror(errno));
-		return -errno;
+		if (fd >= 0)
+			close(fd);
+		return err;
 	}
-	if (strcmp(p->root, "/") && chroot(p->root)) {
-		log_err("pid %d: cannot change root to '%s': %s", p->rec.pid, p->root,
-			strerror(errno));
-		close(cwd);
-		return -errno;
+	o = objhash_find(&ctx->img->objs, OBJ_DIR, st.st_dev, st.st_ino, NULL, NULL);
+	if (o) {
+		close(fd);
+		*ret_fd = o->fd;
+		return 0;
 	}
-	if (fchdir(cwd)) {
-		log_err("pid %d: cannot enter '%s': %s", p->rec.pid, p->cwd, strerror(errno));
-		close(cwd);
-		return -errno;
+	o = calloc(1, sizeof(*o));
+	if (!o) {
+		close(fd);
+		return -ENOMEM;
 	}
-	close(cwd);
-	umask(p->fs.umask);
-	return 0;
+	o->kind = OBJ_DIR;
+	o->key[0] = st.st_dev;
+	o->key[1] = st.st_ino;
+	o->fd = fd;
+	o->release = release_dir;
+	err = objhash_add(&ctx->img->objs, o);
+	if (err) {
+		release_dir(o);
+		return err;
+	}
+	*ret_fd = fd;
+	return res_temp_register(ctx, fd);
+}
+
+static int prepare(struct rst_ctx *ctx, struct ck_proc *p)
+{
+	int err = open_dir(ctx, p, p->cwd, &p->rst->cwd_src);
+
+	return err ? err : open_dir(ctx, p, p->root, &p->rst->root_src);
+}
+
+static int plan(struct rst_ctx *ctx, struct ck_proc *p, struct blob_plan *bp, enum plan_phase phase)
+{
+	int err = 0;
+
+	if (phase != PLAN_SETUP)
+		return 0;
+	if (strcmp(p->root, "/")) {
+		int64_t dot = plan_data(bp, ".", 2);
+
+		if (dot < 0)
+			return -ENOMEM;
+		err = plan_call(bp, 0, 0, SYS_fchdir, res_temp(ctx, p->rst->root_src), 0, 0, 0, 0,
+				0, "enter root directory '%s'", p->root);
+		if (!err)
+			err = plan_call(bp, 0, 1U << 0, SYS_chroot, dot, 0, 0, 0, 0, 0,
+					"change root to '%s'", p->root);
+	}
+	if (!err)
+		err = plan_call(bp, 0, 0, SYS_fchdir, res_temp(ctx, p->rst->cwd_src), 0, 0, 0, 0, 0,
+				"enter working directory '%s'", p->cwd);
+	if (!err)
+		err = plan_call(bp, 0, 0, SYS_umask, p->fs.umask, 0, 0, 0, 0, 0, "set the umask");
+	return err;
 }
 
 static void show(struct show_ctx *s, struct ck_image *img, struct ck_proc *p)
@@ -152,6 +207,7 @@ const struct res_ops fs_ops = {
 	.write = write_rec,
 	.read = read_rec,
 	.check = check,
-	.child = child,
+	.prepare = prepare,
+	.plan = plan,
 	.show = show,
 };

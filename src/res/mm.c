@@ -185,7 +185,7 @@ static int classify(struct dump_ctx *ctx, struct ck_proc *p, const struct proc_v
 
 	*skip = false;
 	memset(v, 0, sizeof(*v));
-	v->temp_fd = -1;
+	v->src_fd = -1;
 	v->rec.start = pv->start;
 	v->rec.end = pv->end;
 	v->rec.prot = pv->prot;
@@ -615,8 +615,8 @@ int mm_dump_pages(struct dump_ctx *ctx, struct img_writer *w)
 
 	if (posix_memalign(&buf, page_size(), IO_CHUNK))
 		return -ENOMEM;
-	for (uint32_t i = 0; i < ctx->img->nprocs && !err; i++)
-		err = dump_proc_pages(ctx, w, &ctx->img->procs[i]);
+	/* shared objects first: restart fills (and seals) them before any
+	 * process maps them; then processes in tree order, parents first */
 	for (uint32_t id = 1; !err && id <= ctx->img->objs.count; id++) {
 		struct ck_obj *o = objhash_by_id(&ctx->img->objs, id);
 		struct shmem_dump d = { ctx, w, (struct ck_shmem *)o, buf };
@@ -625,6 +625,8 @@ int mm_dump_pages(struct dump_ctx *ctx, struct img_writer *w)
 			err = each_data_range(d.s->dump_fd, d.s->rec.size, dump_shmem_range, &d);
 	}
 	free(buf);
+	for (uint32_t i = 0; i < ctx->img->nprocs && !err; i++)
+		err = dump_proc_pages(ctx, w, &ctx->img->procs[i]);
 	return err;
 }
 
@@ -685,7 +687,7 @@ static int read_vma(struct ck_image *img, struct ck_proc *p, uint32_t type, cons
 	v = &n[p->nvmas];
 	memset(v, 0, sizeof(*v));
 	v->rec = *r;
-	v->temp_fd = -1;
+	v->src_fd = -1;
 	if (r->name_len) {
 		v->name = res_strndup(r + 1, r->name_len);
 		if (!v->name)
@@ -760,15 +762,39 @@ static int validate(struct ck_image *img, struct ck_proc *p)
 
 /* ---- restart ---- */
 
-static const struct proc_vma *own_special(struct rst_ctx *ctx, const char *name)
+/*
+ * Where the new process has a special mapping before its blob moves it: the
+ * root has ckpt's own, a child its parent's (already at the parent's saved
+ * address when the parent forks it).
+ */
+static int special_source(struct rst_ctx *ctx, const struct ck_proc *p, const char *name,
+			  uint64_t *ret_start, uint64_t *ret_len)
 {
-	for (size_t i = 0; i < ctx->self_maps.count; i++) {
-		const struct proc_vma *v = &ctx->self_maps.vmas[i];
+	const struct ck_proc *parent =
+		p->rec.flags & CKPT_PROC_ROOT ? NULL : model_find_proc(ctx->img, p->rec.ppid);
 
-		if (v->name && !strcmp(v->name, name))
-			return v;
+	if (!parent) {
+		for (size_t i = 0; i < ctx->self_maps.count; i++) {
+			const struct proc_vma *v = &ctx->self_maps.vmas[i];
+
+			if (v->name && !strcmp(v->name, name)) {
+				*ret_start = v->start;
+				*ret_len = v->end - v->start;
+				return 0;
+			}
+		}
+		return -ENOENT;
 	}
-	return NULL;
+	for (uint32_t i = 0; i < parent->nvmas; i++) {
+		const struct ck_vma *v = &parent->vmas[i];
+
+		if (v->rec.kind == CKPT_VMA_SPECIAL && !strcmp(v->name, name)) {
+			*ret_start = v->rec.start;
+			*ret_len = v->rec.end - v->rec.start;
+			return 0;
+		}
+	}
+	return -ENOENT;
 }
 
 static int check_file(struct ck_proc *p, const char *path, const struct ckpt_file_id *fid,
@@ -798,19 +824,21 @@ static int check(struct rst_ctx *ctx, struct ck_proc *p)
 		const struct ck_vma *v = &p->vmas[i];
 
 		if (v->rec.kind == CKPT_VMA_SPECIAL) {
-			const struct proc_vma *own = own_special(ctx, v->name);
+			uint64_t start, len;
 
-			if (!own) {
-				log_err("pid %d: this kernel gives processes no %s", p->rec.pid,
-					v->name);
+			if (special_source(ctx, p, v->name, &start, &len)) {
+				log_err("pid %d: %s: %s", p->rec.pid, v->name,
+					p->rec.flags & CKPT_PROC_ROOT
+						? "this kernel gives processes none"
+						: "its parent had none to pass it on");
 				return -EPROTONOSUPPORT;
 			}
-			if (own->end - own->start != v->rec.end - v->rec.start) {
-				log_err("pid %d: the image's %s has %llu bytes, this kernel's %lu "
+			if (len != v->rec.end - v->rec.start) {
+				log_err("pid %d: the image's %s has %llu bytes, this kernel's %llu "
 					"(restart needs the same kernel)",
 					p->rec.pid, v->name,
 					(unsigned long long)(v->rec.end - v->rec.start),
-					own->end - own->start);
+					(unsigned long long)len);
 				return -EPROTONOSUPPORT;
 			}
 		} else if (v->rec.kind == CKPT_VMA_FILE && !(v->rec.flags & CKPT_VMA_SHARED)) {
@@ -895,11 +923,11 @@ static int prepare(struct rst_ctx *ctx, struct ck_proc *p)
 	int fd, err;
 
 	err = open_mapfile(ctx, p, p->exe, false, &fd);
+	if (!err)
+		err = res_temp_register(ctx, fd);
 	if (err)
 		return err;
-	p->rst->exe_temp_fd = res_temp_fd(p->rst, fd);
-	if (p->rst->exe_temp_fd < 0)
-		return p->rst->exe_temp_fd;
+	p->rst->exe_src = fd;
 	for (uint32_t i = 0; i < p->nvmas; i++) {
 		struct ck_vma *v = &p->vmas[i];
 
@@ -914,11 +942,11 @@ static int prepare(struct rst_ctx *ctx, struct ck_proc *p)
 		} else {
 			continue;
 		}
+		if (!err)
+			err = res_temp_register(ctx, fd);
 		if (err)
 			return err;
-		v->temp_fd = res_temp_fd(p->rst, fd);
-		if (v->temp_fd < 0)
-			return v->temp_fd;
+		v->src_fd = fd;
 	}
 	return 0;
 }
@@ -932,17 +960,15 @@ static int plan_specials(struct rst_ctx *ctx, struct ck_proc *p, struct blob_pla
 		return -ENOMEM;
 	for (uint32_t i = 0; i < p->nvmas && !err; i++) {
 		const struct ck_vma *v = &p->vmas[i];
-		const struct proc_vma *own;
-		uint64_t len = v->rec.end - v->rec.start;
+		uint64_t len = v->rec.end - v->rec.start, start;
 
 		if (v->rec.kind != CKPT_VMA_SPECIAL)
 			continue;
-		own = own_special(ctx, v->name);
 		park[i] = plan_reserve(bp, len, page_size());
-		if (park[i] < 0)
+		if (park[i] < 0 || special_source(ctx, p, v->name, &start, &len))
 			err = -ENOMEM;
 		else
-			err = plan_call(bp, 0, 1U << 4, SYS_mremap, own->start, len, len,
+			err = plan_call(bp, 0, 1U << 4, SYS_mremap, start, len, len,
 					MREMAP_MAYMOVE | MREMAP_FIXED, park[i], 0,
 					"move %s out of the way", v->name);
 	}
@@ -962,7 +988,7 @@ static int plan_specials(struct rst_ctx *ctx, struct ck_proc *p, struct blob_pla
 	return err;
 }
 
-static int plan_maps(struct ck_proc *p, struct blob_plan *bp)
+static int plan_maps(struct rst_ctx *ctx, struct ck_proc *p, struct blob_plan *bp)
 {
 	for (uint32_t i = 0; i < p->nvmas; i++) {
 		struct ck_vma *v = &p->vmas[i];
@@ -984,7 +1010,7 @@ static int plan_maps(struct ck_proc *p, struct blob_plan *bp)
 			break;
 		default:
 			flags |= r->flags & CKPT_VMA_SHARED ? MAP_SHARED : MAP_PRIVATE;
-			fd = v->temp_fd;
+			fd = res_temp(ctx, v->src_fd);
 			break;
 		}
 		err = plan_call(bp, 0, 0, SYS_mmap, r->start, len, v->tmp_prot, flags, fd,
@@ -1042,7 +1068,7 @@ static int plan_vma_setup(struct blob_plan *bp, struct ck_vma *v)
 	return err;
 }
 
-static int plan_mm_fields(struct ck_proc *p, struct blob_plan *bp)
+static int plan_mm_fields(struct rst_ctx *ctx, struct ck_proc *p, struct blob_plan *bp)
 {
 	const struct ckpt_rec_mm *m = &p->mm;
 	struct prctl_mm_map map = {
@@ -1058,7 +1084,7 @@ static int plan_mm_fields(struct ck_proc *p, struct blob_plan *bp)
 		.env_start = m->env_start,
 		.env_end = m->env_end,
 		.auxv_size = m->auxv_len,
-		.exe_fd = (uint32_t)p->rst->exe_temp_fd,
+		.exe_fd = (uint32_t)res_temp(ctx, p->rst->exe_src),
 	};
 	int64_t auxv = plan_data(bp, p->auxv, m->auxv_len ? m->auxv_len : 8);
 	int64_t off;
@@ -1097,14 +1123,14 @@ static int plan(struct rst_ctx *ctx, struct ck_proc *p, struct blob_plan *bp, en
 
 	if (phase == PLAN_MEMORY) {
 		err = plan_specials(ctx, p, bp);
-		return err ? err : plan_maps(p, bp);
+		return err ? err : plan_maps(ctx, p, bp);
 	}
 	if (phase != PLAN_SETUP)
 		return 0;
 	for (uint32_t i = 0; i < p->nvmas && !err; i++)
 		err = plan_vma_setup(bp, &p->vmas[i]);
 	if (!err)
-		err = plan_mm_fields(p, bp);
+		err = plan_mm_fields(ctx, p, bp);
 	if (!err)
 		err = plan_mm_flags(p, bp);
 	for (uint32_t i = 0; i < p->nvmas && !err; i++) {
@@ -1135,23 +1161,32 @@ static struct ck_vma *find_vma(struct ck_proc *p, uint64_t addr, uint64_t len)
 	return NULL;
 }
 
-int mm_restore_pages(struct rst_ctx *ctx, struct img_reader *r, uint32_t len, void *buf)
+int mm_peek_pages(struct img_reader *r, uint32_t len, struct ckpt_rec_pages *ret)
 {
-	struct ckpt_rec_pages h;
 	unsigned long ps = page_size();
 	uint64_t bytes;
+	int err;
+
+	if (len < sizeof(*ret))
+		return res_bad(CKPT_REC_PAGES, "is too short");
+	err = img_read_data(r, ret, sizeof(*ret));
+	if (err)
+		return err;
+	bytes = (uint64_t)len - sizeof(*ret);
+	if (ret->npages != bytes / ps || bytes % ps || ret->addr % ps)
+		return res_bad(CKPT_REC_PAGES, "has a size that does not match its pages");
+	return 0;
+}
+
+int mm_restore_pages(struct rst_ctx *ctx, struct img_reader *r, const struct ckpt_rec_pages *hp,
+		     uint32_t len, void *buf)
+{
+	const struct ckpt_rec_pages h = *hp;
+	uint64_t bytes = (uint64_t)len - sizeof(h);
 	struct ck_proc *p = NULL;
 	struct ck_shmem *s = NULL;
 	int err;
 
-	if (len < sizeof(h))
-		return res_bad(CKPT_REC_PAGES, "is too short");
-	err = img_read_data(r, &h, sizeof(h));
-	if (err)
-		return err;
-	bytes = (uint64_t)len - sizeof(h);
-	if (h.npages != bytes / ps || bytes % ps || h.addr % ps)
-		return res_bad(CKPT_REC_PAGES, "has a size that does not match its pages");
 	if (h.kind == CKPT_PAGES_PROC) {
 		struct ck_vma *v;
 

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "ckpt_image.h"
 #include "img/codec.h"
 
 struct dump_ctx;
@@ -16,9 +17,12 @@ struct ck_image;
 
 /* Writes the saved pages of every process and shared memory object. */
 int mm_dump_pages(struct dump_ctx *ctx, struct img_writer *w);
-/* Writes one page record's data into its process or object; buf holds
+/* Reads and checks the fixed part of a page record of len bytes. */
+int mm_peek_pages(struct img_reader *r, uint32_t len, struct ckpt_rec_pages *ret);
+/* Writes the data of that record into its process or object; buf holds
  * mm_io_chunk() bytes. */
-int mm_restore_pages(struct rst_ctx *ctx, struct img_reader *r, uint32_t len, void *buf);
+int mm_restore_pages(struct rst_ctx *ctx, struct img_reader *r, const struct ckpt_rec_pages *h,
+		     uint32_t len, void *buf);
 /* After the trailer: every declared page arrived. */
 int mm_check_all_pages(struct ck_image *img);
 size_t mm_io_chunk(void);

@@ -23,9 +23,9 @@ extern const struct res_ops creds_ops, rlimits_ops, fs_ops, files_ops, mm_ops, s
  * credentials resets (the parent-death signal) after them.
  */
 const struct res_ops *const res_table[] = {
-	&fs_ops,     &files_ops, &mm_ops,	 &sigactions_ops, &sigpending_ops,
-	&timers_ops, &rlimits_ops, &creds_ops, &thread_ops,	  &regs_ops,
-	NULL,
+	&fs_ops,	 &files_ops,  &mm_ops,	    &sigactions_ops,
+	&sigpending_ops, &timers_ops, &rlimits_ops, &creds_ops,
+	&thread_ops,	 &regs_ops,   NULL,
 };
 
 const struct res_ops *res_for_type(uint32_t type)
@@ -48,12 +48,33 @@ int res_add_install(struct ck_rst *r, int fd, int src, bool cloexec)
 	return 0;
 }
 
-int res_temp_fd(struct ck_rst *r, int src)
+static int temp_index(const struct rst_ctx *ctx, int src)
 {
-	int fd = r->next_temp_fd++;
-	int err = res_add_install(r, fd, src, true);
+	for (size_t i = 0; i < ctx->ntemps; i++)
+		if (ctx->temp_src[i] == src)
+			return (int)i;
+	return -1;
+}
 
-	return err ? err : fd;
+int res_temp_register(struct rst_ctx *ctx, int src)
+{
+	int *n;
+
+	if (temp_index(ctx, src) >= 0)
+		return 0;
+	n = realloc(ctx->temp_src, (ctx->ntemps + 1) * sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	ctx->temp_src = n;
+	n[ctx->ntemps++] = src;
+	return 0;
+}
+
+int res_temp(struct rst_ctx *ctx, int src)
+{
+	int i = temp_index(ctx, src);
+
+	return i < 0 ? -EBADF : ctx->temp_base + i;
 }
 
 int res_check_len(uint32_t type, uint32_t len, size_t fixed, uint64_t tail)

@@ -28,11 +28,15 @@ struct dump_ctx {
 struct rst_ctx {
 	struct ck_image *img;
 	unsigned int flags;
-	struct proc_maps self_maps; /* ckpt's own layout, which new processes start with */
+	struct proc_maps self_maps; /* ckpt's own layout, which the root starts with */
+	struct blob_plan plan; /* the restorer of the whole tree: one list per task */
+	int *temp_src; /* ckpt's descriptors the tree inherits, by temp index */
+	size_t ntemps;
+	int temp_base; /* temp i is descriptor temp_base + i in every new process */
 };
 
-/* A descriptor a new process gets before its blob runs: its own copy of
- * ckpt's descriptor src, at number fd. */
+/* A descriptor a new process gets: its own copy of ckpt's descriptor src
+ * (inherited as a temporary descriptor), at number fd. */
 struct fd_install {
 	int fd;
 	int src;
@@ -42,15 +46,13 @@ struct fd_install {
 /* What restart holds on one new process. */
 struct ck_rst {
 	pid_t pid; /* as ckpt sees it (differs from the image's inside --pidns) */
-	struct blob_plan plan;
+	const struct ck_proc *parent; /* NULL for the root */
+	int list; /* its main thread's list in the plan */
 	struct fd_install *installs;
 	size_t ninstalls;
-	int next_temp_fd; /* descriptors above the saved ones, for the blob's use */
-	int first_temp_fd;
-	int exe_temp_fd; /* the executable, for PR_SET_MM_MAP */
-	int child_err[2]; /* the child reports a failure before the blob here */
-	int go[2]; /* ckpt lets the child jump into its blob */
-	bool created, seized;
+	int exe_src; /* ckpt's descriptor of the executable, for PR_SET_MM_MAP */
+	int cwd_src, root_src;
+	bool done_pages; /* its pages are written: it may fork its children */
 };
 
 enum plan_phase {
@@ -79,11 +81,9 @@ struct res_ops {
 
 	/* restart, before anything is created: can this machine take it? */
 	int (*check)(struct rst_ctx *ctx, struct ck_proc *p);
-	/* restart, in ckpt: open what the new process will inherit, and plan
-	 * its descriptors */
+	/* restart, in ckpt: open what the new processes will inherit (each
+	 * descriptor registered with res_temp_register) */
 	int (*prepare)(struct rst_ctx *ctx, struct ck_proc *p);
-	/* restart, in the new process, before it jumps into its blob */
-	int (*child)(struct rst_ctx *ctx, struct ck_proc *p);
 	/* restart: the blob's syscalls for a phase, on the main thread's list */
 	int (*plan)(struct rst_ctx *ctx, struct ck_proc *p, struct blob_plan *bp,
 		    enum plan_phase phase);
@@ -112,7 +112,10 @@ int res_read_scratch(struct ck_proc *p, size_t off, void *buf, size_t len);
 
 /* Per-resource helpers shared through this header */
 int res_add_install(struct ck_rst *r, int fd, int src, bool cloexec);
-int res_temp_fd(struct ck_rst *r, int src);
+/* prepare: ckpt's descriptor src is to be inherited by the new processes */
+int res_temp_register(struct rst_ctx *ctx, int src);
+/* plan: the number src has as a temporary descriptor in the new processes */
+int res_temp(struct rst_ctx *ctx, int src);
 /* Checks that a fixed-size record with a variable tail is consistent. */
 int res_check_len(uint32_t type, uint32_t len, size_t fixed, uint64_t tail);
 /* The path a /proc symlink (such as /proc/PID/cwd) points to, verified to

@@ -66,17 +66,25 @@ static int read_rec(struct ck_image *img, struct ck_proc *p, struct ck_thread *t
 	return 0;
 }
 
-static int child(struct rst_ctx *ctx, struct ck_proc *p)
+/* Set while every signal is blocked, as everything else of the restore. */
+static int plan(struct rst_ctx *ctx, struct ck_proc *p, struct blob_plan *bp, enum plan_phase phase)
 {
 	(void)ctx;
+	if (phase != PLAN_SETUP)
+		return 0;
 	for (int sig = 1; sig <= CKPT_NSIG; sig++) {
+		int64_t act;
+		int err;
+
 		if (!settable(sig))
 			continue;
-		if (syscall(SYS_rt_sigaction, sig, &p->sigact.act[sig - 1], NULL, 8)) {
-			log_err("pid %d: cannot set the action of signal %d: %s", p->rec.pid, sig,
-				strerror(errno));
-			return -errno;
-		}
+		act = plan_data(bp, &p->sigact.act[sig - 1], sizeof(p->sigact.act[0]));
+		if (act < 0)
+			return -ENOMEM;
+		err = plan_call(bp, 0, 1U << 1, SYS_rt_sigaction, sig, act, 0, 8, 0, 0,
+				"set the action of signal %d", sig);
+		if (err)
+			return err;
 	}
 	return 0;
 }
@@ -113,6 +121,6 @@ const struct res_ops sigactions_ops = {
 	.collect = collect,
 	.write = write_rec,
 	.read = read_rec,
-	.child = child,
+	.plan = plan,
 	.show = show,
 };

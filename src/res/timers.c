@@ -69,8 +69,7 @@ static int collect_itimers(struct ck_proc *p)
 	return 0;
 }
 
-static int collect_posix(struct ck_proc *p, const struct proc_timer *pt,
-			 struct ckpt_posix_timer *t)
+static int collect_posix(struct ck_proc *p, const struct proc_timer *pt, struct ckpt_posix_timer *t)
 {
 	struct itimerspec its;
 	long ret;
@@ -210,8 +209,9 @@ static struct timespec ns_ts(int64_t ns)
 
 static int plan_posix(struct blob_plan *bp, const struct ckpt_posix_timer *pt)
 {
-	struct ksigevent sev = { .value = pt->sigev_value, .signo = pt->signo,
-				 .notify = pt->notify, .tid = pt->tid };
+	struct ksigevent sev = {
+		.value = pt->sigev_value, .signo = pt->signo, .notify = pt->notify, .tid = pt->tid
+	};
 	struct itimerspec its = { .it_interval = ns_ts(pt->interval_ns),
 				  .it_value = ns_ts(pt->value_ns) };
 	int32_t id = pt->id;
@@ -231,8 +231,7 @@ static int plan_posix(struct blob_plan *bp, const struct ckpt_posix_timer *pt)
 	return err;
 }
 
-static int plan(struct rst_ctx *ctx, struct ck_proc *p, struct blob_plan *bp,
-		enum plan_phase phase)
+static int plan(struct rst_ctx *ctx, struct ck_proc *p, struct blob_plan *bp, enum plan_phase phase)
 {
 	int err = 0;
 

@@ -3,10 +3,10 @@
  * argument says which. The checkpoint must be refused (the runner checks
  * exit status 3 and the message) and leave the process unharmed: after the
  * runner's SIGTERM the process checks that the resource still works (the
- * pipe still holds its data and passes more, the child answers, the thread
- * still counts, the lock is still held, ...), that it is not left traced,
- * and that its memory map is what it was before the checkpoint (no scratch
- * mapping left behind).
+ * pipe still holds its data and passes more, the thread still counts, the
+ * lock is still held, ...), that it is not left traced, and that its memory
+ * map is what it was before the checkpoint (no scratch mapping left
+ * behind).
  *
  *   socket   a connected AF_UNIX socket pair at fds 3-4
  *   pipe     a pipe at fds 3-4, holding data
@@ -14,7 +14,6 @@
  *   inotify  an inotify instance at fd 3 watching the working directory
  *   epoll    an epoll instance at fd 3 watching an eventfd at fd 4
  *   thread   a second thread, counting
- *   child    a child process, waiting for a signal
  *   lock     a POSIX write lock on a regular file at fd 3
  *   deleted  a regular file at fd 3, unlinked
  *   memfd    a memfd at fd 3 with data
@@ -253,50 +252,6 @@ static void thread_check(void)
 		scen_fail("the thread stopped counting at %lu", a);
 }
 
-/* child */
-
-static pid_t child;
-
-static void child_on_usr1(int sig)
-{
-	(void)sig;
-	_exit(42);
-}
-
-static int child_setup(void)
-{
-	struct sigaction sa = { .sa_handler = child_on_usr1 };
-
-	sigemptyset(&sa.sa_mask);
-	CHECK_SYS(sigaction(SIGUSR1, &sa, NULL));
-	child = fork();
-	CHECK_SYS(child);
-	if (child == 0) {
-		for (;;)
-			pause();
-	}
-	sa.sa_handler = SIG_DFL;
-	CHECK_SYS(sigaction(SIGUSR1, &sa, NULL));
-	return 0;
-}
-
-static void child_check(void)
-{
-	char path[64], stat[512], *p;
-	int status;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", child);
-	slurp(path, stat, sizeof(stat));
-	p = strrchr(stat, ')');
-	CHECK(p && p[1] == ' ');
-	if (p[2] != 'S')
-		scen_fail("the child is in state '%c', not sleeping", p[2]);
-	CHECK_SYS(kill(child, SIGUSR1));
-	CHECK_EQ(waitpid(child, &status, 0), child);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 42)
-		scen_fail("the child ended with status 0x%x, not by its SIGUSR1 handler", status);
-}
-
 /* lock */
 
 static int lock_setup(void)
@@ -380,8 +335,8 @@ static const struct {
 	{ "socket", socket_setup, socket_check },    { "pipe", pipe_setup, pipe_check },
 	{ "eventfd", eventfd_setup, eventfd_check }, { "inotify", inotify_setup, inotify_check },
 	{ "epoll", epoll_setup, epoll_check },	     { "thread", thread_setup, thread_check },
-	{ "child", child_setup, child_check },	     { "lock", lock_setup, lock_check },
-	{ "deleted", deleted_setup, deleted_check }, { "memfd", memfd_setup, memfd_check },
+	{ "lock", lock_setup, lock_check },	     { "deleted", deleted_setup, deleted_check },
+	{ "memfd", memfd_setup, memfd_check },
 };
 
 int main(int argc, char **argv)
