@@ -168,11 +168,6 @@ static int freeze(struct ck_image *img, pid_t pid)
 		if (p->rec.flags & CKPT_PROC_ZOMBIE)
 			continue;
 		err = check_namespaces(p->rec.pid);
-		if (!err && p->nthreads > 1) {
-			log_err("pid %d: has %u threads: multithreaded processes are not supported",
-				p->rec.pid, p->nthreads);
-			err = -EOPNOTSUPP;
-		}
 		for (uint32_t t = 0; t < p->nthreads && !err; t++)
 			err = resolve_restart(p, &p->threads[t]);
 	}
@@ -370,30 +365,48 @@ static int thaw(struct ck_image *img)
 	return ret;
 }
 
-static int kill_tree(struct ck_image *img)
+static struct remote_task *seized_task(struct ck_image *img, pid_t tid)
 {
 	for (uint32_t i = 0; i < img->nprocs; i++)
-		if (!(img->procs[i].rec.flags & CKPT_PROC_ZOMBIE))
-			kill(img->procs[i].rec.pid, SIGKILL);
+		for (uint32_t t = 0; t < img->procs[i].nthreads; t++)
+			if (img->procs[i].threads[t].rt.tid == tid &&
+			    img->procs[i].threads[t].rt.seized)
+				return &img->procs[i].threads[t].rt;
+	return NULL;
+}
+
+/* Kills the tree and waits until the tracer has heard every thread die (a
+ * main thread's death is reported only after its other threads'). */
+static void kill_tree(struct ck_image *img)
+{
+	size_t alive = 0;
+
 	for (uint32_t i = 0; i < img->nprocs; i++) {
-		struct ck_proc *p = &img->procs[i];
+		if (img->procs[i].rec.flags & CKPT_PROC_ZOMBIE)
+			continue;
+		kill(img->procs[i].rec.pid, SIGKILL);
+		for (uint32_t t = 0; t < img->procs[i].nthreads; t++)
+			alive += img->procs[i].threads[t].rt.seized;
+	}
+	while (alive) {
+		struct remote_task *rt;
+		int status;
+		pid_t tid = waitpid(-1, &status, __WALL);
 
-		for (uint32_t t = 0; t < p->nthreads; t++) {
-			struct remote_task *rt = &p->threads[t].rt;
-
-			while (rt->seized) {
-				int status;
-
-				if (remote_wait(rt->tid, &status))
-					break;
-				if (WIFEXITED(status) || WIFSIGNALED(status))
-					rt->seized = false;
-				else
-					ptrace(PTRACE_CONT, rt->tid, 0, 0);
-			}
+		if (tid < 0 && errno == EINTR)
+			continue;
+		if (tid < 0)
+			break;
+		rt = seized_task(img, tid);
+		if (!rt)
+			continue;
+		if (WIFEXITED(status) || WIFSIGNALED(status)) {
+			rt->seized = false;
+			alive--;
+		} else {
+			ptrace(PTRACE_CONT, tid, 0, 0);
 		}
 	}
-	return 0;
 }
 
 static uint64_t now_ns(void)

@@ -345,6 +345,47 @@ static int plan_zombie(struct rst_ctx *ctx, struct ck_proc *p)
 	return err;
 }
 
+/*
+ * A thread of the process: its own list (the per-thread hooks, then the
+ * final ones) and the clone3 that starts it, on its process's list. It
+ * shares everything else with the main thread.
+ */
+static int plan_thread(struct rst_ctx *ctx, struct ck_proc *p, struct ck_thread *t)
+{
+	struct blob_plan *bp = &ctx->plan;
+	size_t main_list = bp->cur;
+	int32_t tid = t->rec.tid;
+	int64_t tid_off;
+	struct clone_args args = {
+		.flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
+			 CLONE_SYSVSEM,
+		.stack_size = PLAN_STACK_SIZE,
+		.set_tid_size = 1,
+	};
+	int64_t off;
+	int list = plan_new_list(bp), err;
+
+	if (list < 0)
+		return list;
+	t->st.list = list;
+	plan_use_list(bp, (size_t)list);
+	err = plan_thread_hooks(ctx, p, t, false);
+	if (!err)
+		err = plan_thread_hooks(ctx, p, t, true);
+	plan_use_list(bp, main_list);
+	if (err)
+		return err;
+	tid_off = plan_data(bp, &tid, sizeof(tid));
+	args.set_tid = (uint64_t)tid_off;
+	off = plan_data(bp, &args, sizeof(args));
+	if (tid_off < 0 || off < 0 ||
+	    plan_reloc(bp, (uint64_t)off + offsetof(struct clone_args, set_tid)) ||
+	    plan_reloc_stack(bp, (uint64_t)off + offsetof(struct clone_args, stack), (size_t)list))
+		return -ENOMEM;
+	return plan_call(bp, BLOB_THREAD, 1U << 0, SYS_clone3, off, sizeof(args), 0, 0, 0, 0,
+			 "create thread %d", tid);
+}
+
 static int plan_process(struct rst_ctx *ctx, struct ck_proc *p)
 {
 	struct blob_plan *bp = &ctx->plan;
@@ -382,6 +423,8 @@ static int plan_process(struct rst_ctx *ctx, struct ck_proc *p)
 		return -ENOMEM;
 	err = plan_call(bp, BLOB_MAY_FAIL, (1U << 0) | (1U << 2), SYS_rt_sigtimedwait, set_off, 0,
 			ts_off, 8, 0, 0, "forget SIGCHLD");
+	for (uint32_t i = 1; i < p->nthreads && !err; i++)
+		err = plan_thread(ctx, p, &p->threads[i]);
 	if (!err)
 		err = plan_phase(ctx, p, PLAN_SETUP);
 	if (!err)

@@ -13,12 +13,41 @@
 
 #define MAX_GROUPS 65536
 
+/* The image keeps one set of credentials per process: threads that have
+ * their own (set with raw syscalls) are refused. */
+static int same_creds(struct ck_proc *p, const struct ck_thread *t)
+{
+	const struct proc_status *m = &p->live->status;
+	struct proc_status st;
+	int err = proc_read_status(p->rec.pid, t->rec.tid, &st);
+
+	if (err)
+		return err;
+	if (memcmp(st.uid, m->uid, sizeof(st.uid)) || memcmp(st.gid, m->gid, sizeof(st.gid)) ||
+	    st.ngroups != m->ngroups ||
+	    (st.ngroups && memcmp(st.groups, m->groups, st.ngroups * sizeof(*st.groups))) ||
+	    st.cap_inh != m->cap_inh || st.cap_prm != m->cap_prm || st.cap_eff != m->cap_eff ||
+	    st.cap_bnd != m->cap_bnd || st.cap_amb != m->cap_amb) {
+		log_err("pid %d tid %d: its credentials differ from its process's: not supported",
+			p->rec.pid, t->rec.tid);
+		err = -EOPNOTSUPP;
+	}
+	proc_status_release(&st);
+	return err;
+}
+
 static int collect(struct dump_ctx *ctx, struct ck_proc *p)
 {
 	const struct proc_status *st = &p->live->status;
 	struct ckpt_rec_creds *c = &p->creds;
 
 	(void)ctx;
+	for (uint32_t i = 1; i < p->nthreads; i++) {
+		int err = same_creds(p, &p->threads[i]);
+
+		if (err)
+			return err;
+	}
 	c->uid = st->uid[0];
 	c->euid = st->uid[1];
 	c->suid = st->uid[2];
