@@ -3,17 +3,15 @@
  * argument says which. The checkpoint must be refused (the runner checks
  * exit status 3 and the message) and leave the process unharmed: after the
  * runner's SIGTERM the process checks that the resource still works (the
- * pipe still holds its data and passes more, the thread still counts, the
- * lock is still held, ...), that it is not left traced, and that its memory
- * map is what it was before the checkpoint (no scratch mapping left
- * behind).
+ * pipe still holds its data and passes more, the lock is still held, ...),
+ * that it is not left traced, and that its memory map is what it was before
+ * the checkpoint (no scratch mapping left behind).
  *
  *   socket   a connected AF_UNIX socket pair at fds 3-4
  *   pipe     a pipe at fds 3-4, holding data
  *   eventfd  an eventfd at fd 3 with a count
  *   inotify  an inotify instance at fd 3 watching the working directory
  *   epoll    an epoll instance at fd 3 watching an eventfd at fd 4
- *   thread   a second thread, counting
  *   lock     a POSIX write lock on a regular file at fd 3
  *   deleted  a regular file at fd 3, unlinked
  *   memfd    a memfd at fd 3 with data
@@ -21,8 +19,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -66,14 +62,6 @@ static void check_untraced(void)
 	CHECK(t);
 	if (atoi(t + 10) != 0)
 		scen_fail("still traced by pid %d after the refused checkpoint", atoi(t + 10));
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
-
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
 }
 
 static void move_fd(int fd, int target)
@@ -210,48 +198,6 @@ static void epoll_check(void)
 	CHECK(ev.events & EPOLLIN);
 }
 
-/* thread */
-
-static atomic_ulong ticks;
-
-static void *counter(void *arg)
-{
-	(void)arg;
-	for (;;) {
-		atomic_fetch_add(&ticks, 1);
-		sleep_ms(1);
-	}
-	return NULL;
-}
-
-static int thread_setup(void)
-{
-	sigset_t all, old;
-	pthread_t th;
-	int err;
-
-	/* SIGTERM is for the main thread */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	err = pthread_create(&th, NULL, counter, NULL);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (err)
-		scen_fail("pthread_create: %s", strerror(err));
-	while (atomic_load(&ticks) < 3)
-		sleep_ms(1);
-	return 0;
-}
-
-static void thread_check(void)
-{
-	unsigned long a = atomic_load(&ticks), b;
-
-	sleep_ms(100);
-	b = atomic_load(&ticks);
-	if (b <= a)
-		scen_fail("the thread stopped counting at %lu", a);
-}
-
 /* lock */
 
 static int lock_setup(void)
@@ -334,9 +280,8 @@ static const struct {
 } cases[] = {
 	{ "socket", socket_setup, socket_check },    { "pipe", pipe_setup, pipe_check },
 	{ "eventfd", eventfd_setup, eventfd_check }, { "inotify", inotify_setup, inotify_check },
-	{ "epoll", epoll_setup, epoll_check },	     { "thread", thread_setup, thread_check },
-	{ "lock", lock_setup, lock_check },	     { "deleted", deleted_setup, deleted_check },
-	{ "memfd", memfd_setup, memfd_check },
+	{ "epoll", epoll_setup, epoll_check },	     { "lock", lock_setup, lock_check },
+	{ "deleted", deleted_setup, deleted_check }, { "memfd", memfd_setup, memfd_check },
 };
 
 int main(int argc, char **argv)
