@@ -65,7 +65,9 @@ enum ckpt_rec_type {
 	CKPT_REC_THREAD = 103, /* opens the subsection of one thread */
 	CKPT_REC_CREDS = 104,
 	CKPT_REC_RLIMITS = 105,
-	CKPT_REC_FS = 106, /* cwd, root, umask */
+	CKPT_REC_FS = 106,           /* cwd, root, umask */
+	CKPT_REC_THREAD_SCHED = 107, /* the current thread's scheduling */
+	CKPT_REC_SECCOMP = 108,      /* seccomp filters of every thread */
 
 	/* 200-299: architecture state of the current thread */
 	CKPT_REC_X86_REGS = 200,
@@ -148,14 +150,58 @@ struct ckpt_rec_thread {
 };
 _Static_assert(sizeof(struct ckpt_rec_thread) == 96, "thread size");
 
-/* CKPT_REC_CREDS, followed by ngroups u32 supplementary group ids */
+/* CKPT_REC_CREDS, followed by ngroups u32 supplementary group ids. Every
+ * thread has these credentials. */
 struct ckpt_rec_creds {
 	uint32_t uid, euid, suid, fsuid;
 	uint32_t gid, egid, sgid, fsgid;
 	uint32_t ngroups;
-	uint32_t pad;
+	uint32_t securebits;
+	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
 };
-_Static_assert(sizeof(struct ckpt_rec_creds) == 40, "creds size");
+_Static_assert(sizeof(struct ckpt_rec_creds) == 80, "creds size");
+
+/* CKPT_REC_TASK: process attributes (the per-thread ones are the same in
+ * every thread) */
+#define CKPT_TASK_NO_NEW_PRIVS (1U << 0)
+#define CKPT_TASK_SUBREAPER (1U << 1)
+#define CKPT_TASK_FLAGS_ALL ((1U << 2) - 1)
+
+struct ckpt_rec_task {
+	uint32_t flags;
+	uint32_t personality;
+	int32_t dumpable;      /* PR_GET_DUMPABLE */
+	int32_t oom_score_adj; /* /proc/PID/oom_score_adj */
+};
+_Static_assert(sizeof(struct ckpt_rec_task) == 16, "task size");
+
+/* CKPT_REC_THREAD_SCHED: the current thread's scheduling */
+struct ckpt_rec_thread_sched {
+	uint32_t policy; /* SCHED_* */
+	uint32_t flags;  /* SCHED_FLAG_* (sched_setattr) */
+	int32_t nice;
+	uint32_t priority;
+	uint64_t runtime, deadline, period; /* SCHED_DEADLINE, ns */
+	uint64_t timerslack_ns;
+	uint8_t affinity[128]; /* CPU mask, bit n for CPU n */
+};
+_Static_assert(sizeof(struct ckpt_rec_thread_sched) == 176, "thread sched size");
+
+/* CKPT_REC_SECCOMP: the seccomp state every thread of the process has:
+ * mode 0 (none), 1 (strict) or 2 (filters), then count filters, oldest
+ * first, each a ckpt_seccomp_filter followed by len BPF instructions of 8
+ * bytes */
+struct ckpt_rec_seccomp {
+	uint32_t mode;
+	uint32_t count;
+};
+_Static_assert(sizeof(struct ckpt_rec_seccomp) == 8, "seccomp size");
+
+struct ckpt_seccomp_filter {
+	uint32_t len;
+	uint32_t flags; /* SECCOMP_FILTER_FLAG_* it was installed with */
+};
+_Static_assert(sizeof(struct ckpt_seccomp_filter) == 8, "seccomp filter size");
 
 /* CKPT_REC_RLIMITS, followed by count ckpt_rlimit in RLIMIT_* order */
 struct ckpt_rlimit {

@@ -50,6 +50,9 @@ static void release_proc(struct ck_proc *p)
 	free(p->vmas);
 	free(p->fds);
 	free(p->ptimers);
+	for (uint32_t i = 0; i < p->seccomp.count && p->filters; i++)
+		free(p->filters[i].insns);
+	free(p->filters);
 	model_sigqueue_release(&p->shared_pending);
 }
 

@@ -34,6 +34,8 @@ struct ck_thread {
 	void *xstate;
 	uint32_t xstate_len;
 	struct ck_sigqueue pending;
+	struct ckpt_rec_thread_sched sched;
+	bool has_sched;
 	struct remote_task rt; /* the traced thread, at checkpoint and at restart */
 	long restarted_nr; /* checkpoint: the call its restart_syscall continues, or -1 */
 	struct {
@@ -80,6 +82,8 @@ enum ck_have {
 	CK_HAVE_MM,
 	CK_HAVE_SIGACTIONS,
 	CK_HAVE_TIMERS,
+	CK_HAVE_TASK,
+	CK_HAVE_SECCOMP,
 	CK_HAVE_COUNT
 };
 
@@ -109,6 +113,12 @@ struct ck_proc {
 	struct ck_sigqueue shared_pending;
 	struct ckpt_rec_timers timers;
 	struct ckpt_posix_timer *ptimers; /* timers.count of them */
+	struct ckpt_rec_task task;
+	struct ckpt_rec_seccomp seccomp;
+	struct ck_filter {
+		struct ckpt_seccomp_filter h;
+		uint64_t *insns;
+	} *filters; /* seccomp.count, oldest first */
 	struct ck_live *live; /* checkpoint only */
 	struct ck_rst *rst; /* restart only */
 };

@@ -877,13 +877,26 @@ static int set_groups(struct restart *rs)
 	return 0;
 }
 
+static int remote_in_main(struct rst_ctx *ctx, struct ck_proc *p, long *ret, long nr, long a1,
+			  long a2)
+{
+	struct restart *rs = (struct restart *)ctx; /* ctx is its first member */
+
+	return blob_remote(rs, &p->threads[0], ret, nr, a1, a2);
+}
+
 static int finish(struct restart *rs, struct ck_proc *p)
 {
 	struct blob_plan *bp = &rs->ctx.plan;
 	long ret;
-	int err;
+	int err = 0;
 
-	err = blob_remote(rs, &p->threads[0], &ret, SYS_munmap, (long)bp->base, (long)bp->size);
+	for (size_t k = 0; res_table[k] && !err; k++)
+		if (res_table[k]->finish)
+			err = res_table[k]->finish(&rs->ctx, p);
+	if (!err)
+		err = blob_remote(rs, &p->threads[0], &ret, SYS_munmap, (long)bp->base,
+				  (long)bp->size);
 	if (!err && ret)
 		err = (int)ret;
 	if (err) {
@@ -1031,6 +1044,7 @@ int ckpt_restart(int in_fd, unsigned int flags, pid_t *ret_pid)
 	rs.r = &r;
 	rs.ctx.img = &img;
 	rs.ctx.flags = flags;
+	rs.ctx.remote = remote_in_main;
 	plan_init(&rs.ctx.plan);
 	raise_nofile();
 	err = image_read_meta(&r, &img);

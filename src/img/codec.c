@@ -316,6 +316,10 @@ const char *img_rec_name(uint32_t type)
 		return "rlimits";
 	case CKPT_REC_FS:
 		return "fs";
+	case CKPT_REC_THREAD_SCHED:
+		return "thread-sched";
+	case CKPT_REC_SECCOMP:
+		return "seccomp";
 	case CKPT_REC_X86_REGS:
 		return "x86-regs";
 	case CKPT_REC_X86_XSTATE:

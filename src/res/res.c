@@ -13,19 +13,20 @@
 #include "util/log.h"
 
 extern const struct res_ops creds_ops, rlimits_ops, fs_ops, files_ops, mm_ops, sigactions_ops,
-	thread_ops, regs_ops, sigpending_ops, timers_ops;
+	thread_ops, regs_ops, sigpending_ops, timers_ops, task_ops, sched_ops, seccomp_ops;
 
 /*
  * Order matters: it is the order of records in a process section and of
  * restore steps. Memory comes before anything that needs the saved address
- * space; signal queues after threads exist; limits and credentials last,
- * since dropping privileges ends what the blob may do, and what changing
- * credentials resets (the parent-death signal) after them.
+ * space; signal queues once threads exist; limits, then each thread's last
+ * steps: seccomp filters (installed while still privileged), credentials,
+ * then what credentials constrain or reset (no_new_privs, the parent-death
+ * signal).
  */
 const struct res_ops *const res_table[] = {
-	&fs_ops,	 &files_ops,  &mm_ops,	    &sigactions_ops,
-	&sigpending_ops, &timers_ops, &rlimits_ops, &creds_ops,
-	&thread_ops,	 &regs_ops,   NULL,
+	&fs_ops,      &files_ops,   &mm_ops,	&sigactions_ops, &sigpending_ops, &timers_ops,
+	&rlimits_ops, &seccomp_ops, &creds_ops, &task_ops,	 &sched_ops,	  &thread_ops,
+	&regs_ops,    NULL,
 };
 
 const struct res_ops *res_for_type(uint32_t type)

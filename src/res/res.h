@@ -33,6 +33,9 @@ struct rst_ctx {
 	int *temp_src; /* ckpt's descriptors the tree inherits, by temp index */
 	size_t ntemps;
 	int temp_base; /* temp i is descriptor temp_base + i in every new process */
+	/* finish hooks: runs a syscall in the (stopped) main thread of p */
+	int (*remote)(struct rst_ctx *ctx, struct ck_proc *p, long *ret, long nr, long a1,
+		      long a2);
 };
 
 /* A descriptor a new process gets: its own copy of ckpt's descriptor src
@@ -94,6 +97,8 @@ struct res_ops {
 	 * plan_thread (credentials, then what changing them resets) */
 	int (*plan_thread_final)(struct rst_ctx *ctx, struct ck_proc *p, struct ck_thread *t,
 				 struct blob_plan *bp);
+	/* restart, in ckpt after every thread of the process finished its list */
+	int (*finish)(struct rst_ctx *ctx, struct ck_proc *p);
 	/* restart, in ckpt after the blob finished: set state through ptrace */
 	int (*finish_thread)(struct rst_ctx *ctx, struct ck_proc *p, struct ck_thread *t);
 
