@@ -82,6 +82,7 @@ enum ckpt_rec_type {
 	CKPT_REC_VMA = 401,
 	CKPT_REC_PAGES = 402, /* page data, after the mark */
 	CKPT_REC_SHMEM = 403, /* a shared memory object, referenced by id */
+	CKPT_REC_MM_DROP = 404, /* pages the parent has and an inherited area must lose */
 
 	/* 600-699: signals */
 	CKPT_REC_SIGACTIONS = 600,
@@ -331,7 +332,8 @@ enum ckpt_vma_kind {
 #define CKPT_VMA_MAYWRITE (1U << 13) /* shared file mapping: the file was open for writing */
 #define CKPT_VMA_ANON_NAME (1U << 14)
 #define CKPT_VMA_SEALED (1U << 15)
-#define CKPT_VMA_FLAGS_ALL ((1U << 16) - 1)
+#define CKPT_VMA_INHERIT (1U << 16) /* the parent has the same area: the child inherits it */
+#define CKPT_VMA_FLAGS_ALL ((1U << 17) - 1)
 
 struct ckpt_rec_vma {
 	uint64_t start;
@@ -347,6 +349,21 @@ struct ckpt_rec_vma {
 	uint32_t pad;
 };
 _Static_assert(sizeof(struct ckpt_rec_vma) == 88, "vma size");
+
+/* CKPT_REC_MM_DROP, followed by count ckpt_page_range: pages of areas the
+ * process inherits from its parent (CKPT_VMA_INHERIT) that the parent has
+ * and the process does not (they read as zero, or as the file, again) */
+struct ckpt_rec_mm_drop {
+	uint32_t count;
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct ckpt_rec_mm_drop) == 8, "mm drop size");
+
+struct ckpt_page_range {
+	uint64_t addr;
+	uint64_t npages;
+};
+_Static_assert(sizeof(struct ckpt_page_range) == 16, "page range size");
 
 /* CKPT_REC_SHMEM: a shared memory object, its pages stored once */
 enum ckpt_shmem_kind {

@@ -338,6 +338,7 @@ static void release_live(struct ck_proc *p)
 	proc_status_release(&p->live->status);
 	proc_maps_release(&p->live->maps);
 	free(p->live->runs);
+	free(p->live->data);
 	free(p->live);
 	p->live = NULL;
 }

@@ -48,6 +48,7 @@ static void release_proc(struct ck_proc *p)
 	for (uint32_t i = 0; i < p->nvmas; i++)
 		free(p->vmas[i].name);
 	free(p->vmas);
+	free(p->drops);
 	free(p->fds);
 	free(p->ptimers);
 	for (uint32_t i = 0; i < p->seccomp.count && p->filters; i++)

@@ -107,6 +107,8 @@ struct ck_proc {
 	char *exe;
 	struct ck_vma *vmas;
 	uint32_t nvmas;
+	struct ckpt_page_range *drops; /* see CKPT_REC_MM_DROP */
+	uint32_t ndrops;
 	struct ck_fd *fds;
 	uint32_t nfds;
 	struct ckpt_rec_sigactions sigact;
@@ -141,8 +143,10 @@ struct ck_live {
 	struct proc_status status;
 	struct proc_stat stat;
 	struct proc_maps maps;
-	struct page_run *runs; /* pages worth saving, address order */
+	struct page_run *runs; /* pages the image stores, address order */
 	size_t nruns;
+	struct page_run *data; /* every page with data (a child compares with these) */
+	size_t ndata;
 	unsigned long syscall_ip;
 	unsigned long scratch; /* a page mapped in the process for syscall results */
 };

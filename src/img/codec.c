@@ -336,6 +336,8 @@ const char *img_rec_name(uint32_t type)
 		return "pages";
 	case CKPT_REC_SHMEM:
 		return "shmem";
+	case CKPT_REC_MM_DROP:
+		return "mm-drop";
 	case CKPT_REC_SIGACTIONS:
 		return "sigactions";
 	case CKPT_REC_SIGPENDING:

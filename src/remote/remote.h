@@ -66,6 +66,25 @@ int remote_find_syscall_ip(pid_t pid, const struct proc_maps *maps, unsigned lon
 int remote_read(pid_t pid, unsigned long addr, void *buf, size_t len);
 int remote_write(pid_t pid, unsigned long addr, const void *buf, size_t len);
 
+/*
+ * Reading a process's pages without unsharing any. process_vm_readv pins
+ * the pages it reads, and pinning an anonymous page still shared
+ * copy-on-write (with a parent, a child) gives the process a copy of its
+ * own: a checkpoint would grow every forked process's memory. Pages only
+ * this process maps are read with process_vm_readv, the others through
+ * /proc/PID/mem, which does not pin; the page map tells which is which.
+ */
+struct remote_pages {
+	pid_t pid;
+	int pagemap, mem;
+	uint64_t *entries;
+	size_t cap;
+};
+
+int remote_pages_open(struct remote_pages *rp, pid_t pid);
+void remote_pages_close(struct remote_pages *rp);
+int remote_pages_read(struct remote_pages *rp, unsigned long addr, void *buf, size_t len);
+
 /* Waits for a ptrace stop or exit of tid; returns the wait status. */
 int remote_wait(pid_t tid, int *ret_status);
 

@@ -448,6 +448,242 @@ static int collect_mm_fields(struct ck_proc *p)
 	return 0;
 }
 
+/* ---- copy-on-write sharing with the parent ---- */
+
+#define PM_PFN_MASK ((1ULL << 55) - 1)
+#define PM_SWAP (1ULL << 62)
+#define PM_PRESENT (1ULL << 63)
+#define PFN_BATCH 65536
+
+/* The same physical page (or swap slot) in both: shared copy-on-write.
+ * Without CAP_SYS_ADMIN the page map shows every frame as 0: never equal. */
+static bool same_page(uint64_t a, uint64_t b)
+{
+	return ((a & PM_PRESENT && b & PM_PRESENT) || (a & PM_SWAP && b & PM_SWAP)) &&
+	       (a & PM_PFN_MASK) == (b & PM_PFN_MASK) && (a & PM_PFN_MASK);
+}
+
+/* The area of q that holds all of v and that v can inherit: anonymous, or
+ * the same file at the same offset, private in both, mapped alike. */
+static const struct ck_vma *same_area(const struct ck_proc *q, const struct ck_vma *v)
+{
+	for (uint32_t i = 0; i < q->nvmas; i++) {
+		const struct ck_vma *w = &q->vmas[i];
+
+		if (w->rec.end <= v->rec.start)
+			continue;
+		if (w->rec.start > v->rec.start || w->rec.end < v->rec.end)
+			return NULL;
+		if (w->rec.kind != v->rec.kind || (w->rec.flags | v->rec.flags) & CKPT_VMA_SHARED ||
+		    (w->rec.flags ^ v->rec.flags) & (CKPT_VMA_GROWSDOWN | CKPT_VMA_NORESERVE))
+			return NULL;
+		if (v->rec.kind == CKPT_VMA_ANON)
+			return w;
+		if (v->rec.kind == CKPT_VMA_FILE &&
+		    w->rec.pgoff + (v->rec.start - w->rec.start) == v->rec.pgoff &&
+		    w->rec.fid.dev == v->rec.fid.dev && w->rec.fid.ino == v->rec.fid.ino)
+			return w;
+		return NULL;
+	}
+	return NULL;
+}
+
+/* Whether an array of n elements, grown by doubling from 64, is full. */
+static bool full(size_t n)
+{
+	return !n || (n >= 64 && !(n & (n - 1)));
+}
+
+/* Appends a run, merging it with the last one from index first on (runs
+ * and drops never span two areas). */
+static int append_run(struct page_run **runs, size_t *n, size_t first, unsigned long start,
+		      unsigned long end)
+{
+	if (*n > first && (*runs)[*n - 1].end == start) {
+		(*runs)[*n - 1].end = end;
+		return 0;
+	}
+	if (full(*n)) {
+		size_t cap = *n ? *n * 2 : 64;
+		struct page_run *r = realloc(*runs, cap * sizeof(*r));
+
+		if (!r)
+			return -ENOMEM;
+		*runs = r;
+	}
+	(*runs)[(*n)++] = (struct page_run){ start, end, 0 };
+	return 0;
+}
+
+static int add_drop(struct ck_proc *p, uint32_t first, unsigned long start, unsigned long end)
+{
+	struct ckpt_page_range *last = p->ndrops > first ? &p->drops[p->ndrops - 1] : NULL;
+	unsigned long ps = page_size();
+
+	if (last && last->addr + last->npages * ps == start) {
+		last->npages += (end - start) / ps;
+		return 0;
+	}
+	if (full(p->ndrops)) {
+		uint32_t cap = p->ndrops ? p->ndrops * 2 : 64;
+		struct ckpt_page_range *r = realloc(p->drops, cap * sizeof(*r));
+
+		if (!r)
+			return -ENOMEM;
+		p->drops = r;
+	}
+	p->drops[p->ndrops++] = (struct ckpt_page_range){ start, (end - start) / ps };
+	return 0;
+}
+
+/* Stores the pages of run [start, end) of p that it does not share with q,
+ * reading both page maps. */
+static int split_shared(int pm_p, int pm_q, unsigned long start, unsigned long end,
+			struct page_run **runs, size_t *nruns, size_t first, uint64_t *npages)
+{
+	static uint64_t a[PFN_BATCH], b[PFN_BATCH];
+	unsigned long ps = page_size();
+
+	for (unsigned long at = start; at < end;) {
+		size_t n = (end - at) / ps < PFN_BATCH ? (end - at) / ps : PFN_BATCH;
+		off_t off = (off_t)(at / ps * 8);
+
+		if (pread(pm_p, a, n * 8, off) != (ssize_t)(n * 8) ||
+		    pread(pm_q, b, n * 8, off) != (ssize_t)(n * 8))
+			return -EIO;
+		for (size_t i = 0; i < n; i++) {
+			unsigned long page = at + i * ps;
+			int err;
+
+			if (same_page(a[i], b[i]))
+				continue;
+			err = append_run(runs, nruns, first, page, page + ps);
+			if (err)
+				return err;
+			(*npages)++;
+		}
+		at += n * ps;
+	}
+	return 0;
+}
+
+/* Drops the pages of q's data runs in [start, end) that p lacks. */
+/* The index of the first of n runs that ends after addr. */
+static size_t run_after(const struct page_run *runs, size_t n, unsigned long addr)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (runs[mid].end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Drops the pages of q's data runs in [start, end) that p lacks. */
+static int find_drops(struct ck_proc *p, const struct ck_live *q, unsigned long start,
+		      unsigned long end)
+{
+	const struct page_run *mine = p->live->data;
+	size_t j = run_after(mine, p->live->ndata, start);
+	uint32_t first = p->ndrops;
+	int err = 0;
+
+	for (size_t i = run_after(q->data, q->ndata, start);
+	     i < q->ndata && q->data[i].start < end && !err; i++) {
+		unsigned long s = q->data[i].start, e = q->data[i].end;
+
+		s = s < start ? start : s;
+		e = e > end ? end : e;
+		/* subtract p's data runs from [s, e) */
+		while (s < e && !err) {
+			while (j < p->live->ndata && mine[j].end <= s)
+				j++;
+			if (j == p->live->ndata || mine[j].start >= e) {
+				err = add_drop(p, first, s, e);
+				break;
+			}
+			if (mine[j].start > s)
+				err = add_drop(p, first, s, mine[j].start);
+			s = mine[j].end;
+		}
+	}
+	return err;
+}
+
+/*
+ * A child forked by its restored parent starts with the parent's memory. An
+ * area both have at the same place, of the same kind, is inherited: the
+ * pages the child shares with its parent (the same physical page, still
+ * copy-on-write) are not stored again; the pages only the child has are;
+ * the pages only the parent has are dropped from the child after the fork.
+ * Sharing is an economy, never a condition: any difference is stored or
+ * dropped.
+ */
+static int share_with_parent(struct dump_ctx *ctx, struct ck_proc *p)
+{
+	const struct ck_proc *q = model_find_proc(ctx->img, p->rec.ppid);
+	struct page_run *stored = NULL;
+	size_t nstored = 0, r = 0;
+	char path[64];
+	int pm_p = -1, pm_q = -1, err = 0;
+
+	/* every data page, which this process's children compare with */
+	if (p->live->nruns) {
+		p->live->data = malloc(p->live->nruns * sizeof(*p->live->data));
+		if (!p->live->data)
+			return -ENOMEM;
+		memcpy(p->live->data, p->live->runs, p->live->nruns * sizeof(*p->live->data));
+		p->live->ndata = p->live->nruns;
+	}
+	if (p->rec.flags & CKPT_PROC_ROOT || !q || q->rec.flags & CKPT_PROC_ZOMBIE)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", p->rec.pid);
+	pm_p = open(path, O_RDONLY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", q->rec.pid);
+	pm_q = open(path, O_RDONLY | O_CLOEXEC);
+	if (pm_p < 0 || pm_q < 0)
+		err = -errno;
+	for (uint32_t i = 0; i < p->nvmas && !err; i++) {
+		struct ck_vma *v = &p->vmas[i];
+		bool inherit = same_area(q, v) != NULL;
+		size_t first = nstored;
+
+		if (inherit) {
+			v->rec.flags |= CKPT_VMA_INHERIT;
+			v->rec.npages = 0;
+			err = find_drops(p, q->live, v->rec.start, v->rec.end);
+		}
+		for (; !err && r < p->live->nruns && p->live->runs[r].start < v->rec.end; r++) {
+			const struct page_run *run = &p->live->runs[r];
+
+			if (inherit)
+				err = split_shared(pm_p, pm_q, run->start, run->end, &stored, &nstored,
+						   first, &v->rec.npages);
+			else
+				err = append_run(&stored, &nstored, first, run->start, run->end);
+		}
+	}
+	if (pm_p >= 0)
+		close(pm_p);
+	if (pm_q >= 0)
+		close(pm_q);
+	if (err) {
+		log_err("pid %d: cannot compare its memory with its parent's: %s", p->rec.pid,
+			strerror(-err));
+		free(stored);
+		return err;
+	}
+	free(p->live->runs);
+	p->live->runs = stored;
+	p->live->nruns = nstored;
+	return 0;
+}
+
 static int collect(struct dump_ctx *ctx, struct ck_proc *p)
 {
 	const struct proc_maps *maps = &p->live->maps;
@@ -492,6 +728,8 @@ static int collect(struct dump_ctx *ctx, struct ck_proc *p)
 	close(pagemap);
 	free(vec);
 	if (!err)
+		err = share_with_parent(ctx, p);
+	if (!err)
 		p->have |= 1U << CK_HAVE_MM;
 	return err;
 }
@@ -526,11 +764,21 @@ static int write_rec(struct img_writer *w, struct ck_image *img, struct ck_proc 
 		iov[1].iov_len = v->rec.name_len;
 		err = img_write_rec(w, CKPT_REC_VMA, iov, 2);
 	}
+	if (!err && p->ndrops) {
+		struct ckpt_rec_mm_drop h = { .count = p->ndrops };
+
+		iov[0].iov_base = &h;
+		iov[0].iov_len = sizeof(h);
+		iov[1].iov_base = p->drops;
+		iov[1].iov_len = p->ndrops * sizeof(*p->drops);
+		err = img_write_rec(w, CKPT_REC_MM_DROP, iov, 2);
+	}
 	return err;
 }
 
 /* One page record whose data the target's memory is read straight into. */
-static int dump_range(struct img_writer *w, struct ck_proc *p, unsigned long a, unsigned long n)
+static int dump_range(struct img_writer *w, struct ck_proc *p, struct remote_pages *rp,
+		      unsigned long a, unsigned long n)
 {
 	struct ckpt_rec_pages h = { .owner = (uint32_t)p->rec.pid,
 				    .kind = CKPT_PAGES_PROC,
@@ -545,7 +793,7 @@ static int dump_range(struct img_writer *w, struct ck_proc *p, unsigned long a, 
 		err = img_rec_reserve(w, n, &dst);
 	if (err)
 		return err;
-	err = remote_read(p->rec.pid, a, dst, n);
+	err = remote_pages_read(rp, a, dst, n);
 	if (err) {
 		log_err("pid %d: cannot read memory at 0x%lx: %s", p->rec.pid, a, strerror(-err));
 		return err;
@@ -556,22 +804,29 @@ static int dump_range(struct img_writer *w, struct ck_proc *p, unsigned long a, 
 
 static int dump_proc_pages(struct dump_ctx *ctx, struct img_writer *w, struct ck_proc *p)
 {
-	for (size_t i = 0; i < p->live->nruns; i++) {
+	struct remote_pages rp;
+	int err;
+
+	if (!p->live->nruns)
+		return 0;
+	err = remote_pages_open(&rp, p->rec.pid);
+	if (err) {
+		log_err("pid %d: cannot open its memory: %s", p->rec.pid, strerror(-err));
+		return err;
+	}
+	for (size_t i = 0; i < p->live->nruns && !err; i++) {
 		const struct page_run *run = &p->live->runs[i];
 
-		for (unsigned long a = run->start; a < run->end; a += IO_CHUNK) {
+		for (unsigned long a = run->start; a < run->end && !err; a += IO_CHUNK) {
 			unsigned long n = run->end - a < IO_CHUNK ? run->end - a : IO_CHUNK;
-			int err;
 
-			if (is_interrupted())
-				return -ECANCELED;
-			err = dump_range(w, p, a, n);
-			if (err)
-				return err;
-			ctx->img->pages += n / page_size();
+			err = is_interrupted() ? -ECANCELED : dump_range(w, p, &rp, a, n);
+			if (!err)
+				ctx->img->pages += n / page_size();
 		}
 	}
-	return 0;
+	remote_pages_close(&rp);
+	return err;
 }
 
 struct shmem_dump {
@@ -734,6 +989,28 @@ static int read_shmem(struct ck_image *img, uint32_t type, const void *data, uin
 	return 0;
 }
 
+static int read_drops(struct ck_proc *p, uint32_t type, const void *data, uint32_t len)
+{
+	const struct ckpt_rec_mm_drop *h = data;
+	int err;
+
+	if (p->drops)
+		return res_bad(type, "repeated");
+	err = res_check_len(type, len, sizeof(*h),
+			    len >= sizeof(*h) ? (uint64_t)h->count * sizeof(struct ckpt_page_range)
+					      : 0);
+	if (err)
+		return err;
+	if (!h->count)
+		return res_bad(type, "is empty");
+	p->drops = malloc(h->count * sizeof(*p->drops));
+	if (!p->drops)
+		return -ENOMEM;
+	memcpy(p->drops, h + 1, h->count * sizeof(*p->drops));
+	p->ndrops = h->count;
+	return 0;
+}
+
 static int read_rec(struct ck_image *img, struct ck_proc *p, struct ck_thread *t, uint32_t type,
 		    const void *data, uint32_t len)
 {
@@ -744,12 +1021,58 @@ static int read_rec(struct ck_image *img, struct ck_proc *p, struct ck_thread *t
 		return res_bad(type, "outside a process");
 	if (type == CKPT_REC_MM)
 		return read_mm(p, type, data, len);
+	if (type == CKPT_REC_MM_DROP)
+		return read_drops(p, type, data, len);
 	return read_vma(img, p, type, data, len);
+}
+
+/* The index of p's area holding [addr, addr + len), or -1. */
+static long find_vma(const struct ck_proc *p, uint64_t addr, uint64_t len)
+{
+	uint32_t lo = 0, hi = p->nvmas;
+
+	while (lo < hi) {
+		uint32_t mid = (lo + hi) / 2;
+		const struct ck_vma *v = &p->vmas[mid];
+
+		if (addr >= v->rec.end)
+			lo = mid + 1;
+		else if (addr < v->rec.start)
+			hi = mid;
+		else
+			return addr + len <= v->rec.end ? (long)mid : -1;
+	}
+	return -1;
+}
+
+/* An inherited area is one the parent has too; drops are inside those. */
+static int validate_inherit(struct ck_image *img, struct ck_proc *p)
+{
+	const struct ck_proc *q = model_find_proc(img, p->rec.ppid);
+	unsigned long ps = page_size();
+
+	for (uint32_t i = 0; i < p->nvmas; i++) {
+		const struct ck_vma *v = &p->vmas[i];
+
+		if (!(v->rec.flags & CKPT_VMA_INHERIT))
+			continue;
+		if (p->rec.flags & CKPT_PROC_ROOT || !q || q->rec.flags & CKPT_PROC_ZOMBIE ||
+		    !same_area(q, v))
+			return res_bad(CKPT_REC_VMA, "inherits an area its parent lacks");
+	}
+	for (uint32_t i = 0; i < p->ndrops; i++) {
+		const struct ckpt_page_range *d = &p->drops[i];
+		long v = d->npages && d->npages < (1ULL << 40) ? find_vma(p, d->addr, d->npages * ps)
+							       : -1;
+
+		if (v < 0 || !(p->vmas[v].rec.flags & CKPT_VMA_INHERIT))
+			return res_bad(CKPT_REC_MM_DROP, "drops pages outside inherited areas");
+	}
+	return 0;
 }
 
 static int validate(struct ck_image *img, struct ck_proc *p)
 {
-	(void)img;
 	for (uint32_t i = 1; i < p->nvmas; i++) {
 		if (p->vmas[i].rec.start < p->vmas[i - 1].rec.end) {
 			log_err("image is damaged: pid %d: memory areas overlap or are out of order",
@@ -757,7 +1080,7 @@ static int validate(struct ck_image *img, struct ck_proc *p)
 			return -EBADMSG;
 		}
 	}
-	return 0;
+	return validate_inherit(img, p);
 }
 
 /* ---- restart ---- */
@@ -951,8 +1274,59 @@ static int prepare(struct rst_ctx *ctx, struct ck_proc *p)
 	return 0;
 }
 
-static int plan_specials(struct rst_ctx *ctx, struct ck_proc *p, struct blob_plan *bp)
+/* Whether p has q's special mapping w at the same place. */
+static bool keeps_special(const struct ck_proc *p, const struct ck_vma *w)
 {
+	long i = find_vma(p, w->rec.start, w->rec.end - w->rec.start);
+	const struct ck_vma *v = i < 0 ? NULL : &p->vmas[i];
+
+	return v && v->rec.kind == CKPT_VMA_SPECIAL && v->rec.start == w->rec.start &&
+	       v->rec.end == w->rec.end && !strcmp(v->name, w->name);
+}
+
+static int unmap_parents(struct blob_plan *bp, uint64_t start, uint64_t end)
+{
+	if (start >= end)
+		return 0;
+	return plan_call(bp, 0, 0, SYS_munmap, start, end - start, 0, 0, 0, 0,
+			 "unmap the parent's 0x%llx-0x%llx", (unsigned long long)start,
+			 (unsigned long long)end);
+}
+
+/* Unmaps what child p does not keep of its parent's area w: the specials it
+ * does not have at the same place, and the parts of other areas it does not
+ * inherit. */
+static int unmap_unkept(struct blob_plan *bp, const struct ck_proc *p, const struct ck_vma *w)
+{
+	uint64_t at = w->rec.start;
+	uint32_t i = 0;
+	int err = 0;
+
+	if (w->rec.kind == CKPT_VMA_SPECIAL)
+		return keeps_special(p, w) ? 0 : unmap_parents(bp, w->rec.start, w->rec.end);
+	while (i < p->nvmas && p->vmas[i].rec.end <= w->rec.start)
+		i++;
+	for (; i < p->nvmas && p->vmas[i].rec.start < w->rec.end && !err; i++) {
+		const struct ck_vma *v = &p->vmas[i];
+
+		if (!(v->rec.flags & CKPT_VMA_INHERIT))
+			continue;
+		err = unmap_parents(bp, at, v->rec.start);
+		at = v->rec.end;
+	}
+	return err ? err : unmap_parents(bp, at, w->rec.end);
+}
+
+/*
+ * Clears the way for the process's own layout: its special mappings are
+ * parked in the arena, everything else it does not keep is unmapped (the
+ * root's memory is ckpt's, a child's is its parent's), and the specials are
+ * moved to their saved places. A child keeps the areas it inherits and the
+ * specials its parent has at the same place.
+ */
+static int plan_clear(struct rst_ctx *ctx, struct ck_proc *p, struct blob_plan *bp)
+{
+	const struct ck_proc *q = p->rst->parent;
 	int64_t *park = calloc(p->nvmas ? p->nvmas : 1, sizeof(*park));
 	int err = 0;
 
@@ -962,7 +1336,8 @@ static int plan_specials(struct rst_ctx *ctx, struct ck_proc *p, struct blob_pla
 		const struct ck_vma *v = &p->vmas[i];
 		uint64_t len = v->rec.end - v->rec.start, start;
 
-		if (v->rec.kind != CKPT_VMA_SPECIAL)
+		park[i] = -1;
+		if (v->rec.kind != CKPT_VMA_SPECIAL || (q && keeps_special(q, v)))
 			continue;
 		park[i] = plan_reserve(bp, len, page_size());
 		if (park[i] < 0 || special_source(ctx, p, v->name, &start, &len))
@@ -972,13 +1347,15 @@ static int plan_specials(struct rst_ctx *ctx, struct ck_proc *p, struct blob_pla
 					MREMAP_MAYMOVE | MREMAP_FIXED, park[i], 0,
 					"move %s out of the way", v->name);
 	}
-	if (!err)
+	if (!err && !q)
 		err = plan_unmap_outside(bp);
+	for (uint32_t i = 0; q && i < q->nvmas && !err; i++)
+		err = unmap_unkept(bp, p, &q->vmas[i]);
 	for (uint32_t i = 0; i < p->nvmas && !err; i++) {
 		const struct ck_vma *v = &p->vmas[i];
 		uint64_t len = v->rec.end - v->rec.start;
 
-		if (v->rec.kind == CKPT_VMA_SPECIAL)
+		if (park[i] >= 0)
 			err = plan_call(bp, 0, 1U << 0, SYS_mremap, park[i], len, len,
 					MREMAP_MAYMOVE | MREMAP_FIXED, v->rec.start, 0,
 					"move %s to 0x%llx", v->name,
@@ -1000,6 +1377,14 @@ static int plan_maps(struct rst_ctx *ctx, struct ck_proc *p, struct blob_plan *b
 		if (r->kind == CKPT_VMA_SPECIAL)
 			continue;
 		v->tmp_prot = r->npages ? r->prot | PROT_READ | PROT_WRITE : r->prot;
+		if (r->flags & CKPT_VMA_INHERIT) {
+			err = plan_call(bp, 0, 0, SYS_mprotect, r->start, len, v->tmp_prot, 0, 0, 0,
+					"protect the inherited 0x%llx-0x%llx",
+					(unsigned long long)r->start, (unsigned long long)r->end);
+			if (err)
+				return err;
+			continue;
+		}
 		if (r->flags & CKPT_VMA_NORESERVE)
 			flags |= MAP_NORESERVE;
 		switch (r->kind) {
@@ -1017,6 +1402,15 @@ static int plan_maps(struct rst_ctx *ctx, struct ck_proc *p, struct blob_plan *b
 				r->kind == CKPT_VMA_ANON ? 0 : r->pgoff, "map 0x%llx-0x%llx%s%s",
 				(unsigned long long)r->start, (unsigned long long)r->end,
 				v->name ? " " : "", v->name ? v->name : "");
+		if (err)
+			return err;
+	}
+	for (uint32_t i = 0; i < p->ndrops; i++) {
+		const struct ckpt_page_range *d = &p->drops[i];
+		int err = plan_call(bp, 0, 0, SYS_madvise, d->addr, d->npages * page_size(),
+				    MADV_DONTNEED, 0, 0, 0, "drop the parent's pages at 0x%llx",
+				    (unsigned long long)d->addr);
+
 		if (err)
 			return err;
 	}
@@ -1122,7 +1516,7 @@ static int plan(struct rst_ctx *ctx, struct ck_proc *p, struct blob_plan *bp, en
 	int err = 0;
 
 	if (phase == PLAN_MEMORY) {
-		err = plan_specials(ctx, p, bp);
+		err = plan_clear(ctx, p, bp);
 		return err ? err : plan_maps(ctx, p, bp);
 	}
 	if (phase != PLAN_SETUP)
@@ -1143,23 +1537,6 @@ static int plan(struct rst_ctx *ctx, struct ck_proc *p, struct blob_plan *bp, en
 	return err;
 }
 
-static struct ck_vma *find_vma(struct ck_proc *p, uint64_t addr, uint64_t len)
-{
-	uint32_t lo = 0, hi = p->nvmas;
-
-	while (lo < hi) {
-		uint32_t mid = (lo + hi) / 2;
-		struct ck_vma *v = &p->vmas[mid];
-
-		if (addr >= v->rec.end)
-			lo = mid + 1;
-		else if (addr < v->rec.start)
-			hi = mid;
-		else
-			return addr + len <= v->rec.end ? v : NULL;
-	}
-	return NULL;
-}
 
 int mm_peek_pages(struct img_reader *r, uint32_t len, struct ckpt_rec_pages *ret)
 {
@@ -1188,10 +1565,13 @@ int mm_restore_pages(struct rst_ctx *ctx, struct img_reader *r, const struct ckp
 	int err;
 
 	if (h.kind == CKPT_PAGES_PROC) {
+		long i = -1;
 		struct ck_vma *v;
 
 		p = model_find_proc(ctx->img, (pid_t)h.owner);
-		v = p ? find_vma(p, h.addr, bytes) : NULL;
+		if (p)
+			i = find_vma(p, h.addr, bytes);
+		v = i < 0 ? NULL : &p->vmas[i];
 		if (!v || v->rec.kind == CKPT_VMA_SHANON || v->rec.kind == CKPT_VMA_SPECIAL)
 			return res_bad(CKPT_REC_PAGES, "is for memory the image does not map");
 		/* rec.npages counts down the pages still due */
@@ -1293,6 +1673,8 @@ static void show(struct show_ctx *s, struct ck_image *img, struct ck_proc *p)
 	for (uint32_t i = 0; i < p->nvmas; i++)
 		pages += p->vmas[i].rec.npages;
 	show_u64(s, "saved_pages", pages);
+	if (p->ndrops)
+		show_u64(s, "dropped_ranges", p->ndrops);
 	show_list_begin(s, "memory");
 	for (uint32_t i = 0; i < p->nvmas; i++) {
 		const struct ck_vma *v = &p->vmas[i];
@@ -1307,6 +1689,8 @@ static void show(struct show_ctx *s, struct ck_image *img, struct ck_proc *p)
 		show_str(s, "kind", kind_name(r->kind));
 		if (r->npages)
 			show_u64(s, "pages", r->npages);
+		if (r->flags & CKPT_VMA_INHERIT)
+			show_bool(s, "inherited", true);
 		if (v->name)
 			show_str(s, "name", v->name);
 		show_obj_end(s);
@@ -1314,7 +1698,8 @@ static void show(struct show_ctx *s, struct ck_image *img, struct ck_proc *p)
 	show_list_end(s);
 }
 
-static const uint32_t types[] = { CKPT_REC_MM, CKPT_REC_VMA, CKPT_REC_SHMEM, 0 };
+static const uint32_t types[] = { CKPT_REC_MM, CKPT_REC_VMA, CKPT_REC_SHMEM, CKPT_REC_MM_DROP,
+				  0 };
 
 const struct res_ops mm_ops = {
 	.name = "mm",
