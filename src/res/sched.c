@@ -111,16 +111,23 @@ static int plan_thread(struct rst_ctx *ctx, struct ck_proc *p, struct ck_thread 
 		.deadline = s->deadline,
 		.period = s->period,
 	};
+	/* the kernel keeps a nice value under every policy but sets it only
+	 * under SCHED_OTHER and SCHED_BATCH */
+	struct ksched_attr fair = { .size = sizeof(fair), .policy = SCHED_OTHER, .nice = s->nice };
 	int64_t a_off = plan_data(bp, &a, sizeof(a));
+	int64_t fair_off = plan_data(bp, &fair, sizeof(fair));
 	int64_t mask_off = plan_data(bp, s->affinity, sizeof(s->affinity));
 	int err;
 
 	(void)ctx;
 	(void)p;
-	if (a_off < 0 || mask_off < 0)
+	if (a_off < 0 || fair_off < 0 || mask_off < 0)
 		return -ENOMEM;
 	err = plan_call(bp, 0, 1U << 2, SYS_sched_setaffinity, 0, sizeof(s->affinity), mask_off, 0,
 			0, 0, "run tid %d on its CPUs", t->rec.tid);
+	if (!err && s->policy != SCHED_OTHER && s->policy != SCHED_BATCH)
+		err = plan_call(bp, 0, 1U << 1, SYS_sched_setattr, 0, fair_off, 0, 0, 0, 0,
+				"set the nice value of tid %d (%d)", t->rec.tid, s->nice);
 	if (!err)
 		err = plan_call(bp, 0, 1U << 1, SYS_sched_setattr, 0, a_off, 0, 0, 0, 0,
 				"set the scheduling of tid %d (policy %u, nice %d)", t->rec.tid,

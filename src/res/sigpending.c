@@ -3,8 +3,9 @@
  * thread, with their siginfo, in queue order. Read with PTRACE_PEEKSIGINFO,
  * which does not dequeue them, so a checkpoint that leaves the process
  * running changes nothing. The new process queues them to itself while all
- * its signals are blocked: the main thread queues every thread's signals
- * (only it may send itself arbitrary siginfo through rt_tgsigqueueinfo).
+ * its signals are blocked: the main thread the process-wide ones, each
+ * thread its own (the kernel lets a task queue an arbitrary siginfo only
+ * to itself).
  */
 #include <errno.h>
 #include <signal.h>
@@ -149,15 +150,17 @@ static int queue_calls(struct blob_plan *bp, struct ck_proc *p, const struct ck_
 
 static int plan(struct rst_ctx *ctx, struct ck_proc *p, struct blob_plan *bp, enum plan_phase phase)
 {
-	int err;
-
 	(void)ctx;
 	if (phase != PLAN_SETUP)
 		return 0;
-	err = queue_calls(bp, p, &p->shared_pending, 0);
-	for (uint32_t i = 0; i < p->nthreads && !err; i++)
-		err = queue_calls(bp, p, &p->threads[i].pending, p->threads[i].rec.tid);
-	return err;
+	return queue_calls(bp, p, &p->shared_pending, 0);
+}
+
+static int plan_thread(struct rst_ctx *ctx, struct ck_proc *p, struct ck_thread *t,
+		       struct blob_plan *bp)
+{
+	(void)ctx;
+	return queue_calls(bp, p, &t->pending, t->rec.tid);
 }
 
 static void show_queue(struct show_ctx *s, const char *key, const struct ck_sigqueue *q)
@@ -200,6 +203,7 @@ const struct res_ops sigpending_ops = {
 	.write_thread = write_thread,
 	.read = read_rec,
 	.plan = plan,
+	.plan_thread = plan_thread,
 	.show = show,
 	.show_thread = show_thread,
 };
