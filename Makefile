@@ -109,7 +109,7 @@ tests: $(BUILD)/ckpt $(UNIT_BINS) $(SCEN_BINS) $(BUILD)/tests/subreaper
 check: tests $(FUZZ_BIN)
 	$(Q)BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run-all.sh
 
-bench: $(BUILD)/ckpt $(BENCH_BINS)
+bench: $(BUILD)/ckpt $(BENCH_BINS) $(BUILD)/tests/subreaper
 	$(Q)BUILD=$(BUILD) bench/run.sh
 
 install: $(BUILD)/ckpt

@@ -1,7 +1,7 @@
 /*
  * measure.c: runs a command and prints its wall time in milliseconds, its
  * peak resident memory in KiB and its exit status: "ms rss_kib status".
- * Used by bench/run.sh.
+ * Used by the benchmark scripts (bench/lib.sh, bench/cow.sh).
  */
 #include <stdio.h>
 #include <stdlib.h>
