@@ -104,7 +104,12 @@ $(BUILD)/tests/subreaper: tests/lib/subreaper.c
 	$(if $(Q),@echo "  CC      $<")
 	$(Q)$(CC) -D_GNU_SOURCE $(CFLAGS) -o $@ $<
 
-tests: $(BUILD)/ckpt $(UNIT_BINS) $(SCEN_BINS) $(BUILD)/tests/subreaper
+$(BUILD)/tests/holdpid: tests/lib/holdpid.c
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  CC      $<")
+	$(Q)$(CC) -D_GNU_SOURCE $(CFLAGS) -o $@ $<
+
+tests: $(BUILD)/ckpt $(UNIT_BINS) $(SCEN_BINS) $(BUILD)/tests/subreaper $(BUILD)/tests/holdpid
 
 check: tests $(FUZZ_BIN)
 	$(Q)BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/run-all.sh

@@ -36,7 +36,8 @@ static const char usage_main[] =
 	"\n"
 	"commands:\n"
 	"  checkpoint [--kill] [-o FILE|-] PID   write an image of process PID\n"
-	"  restart [--pidfile F] [--wait] FILE|-  recreate the process from an image\n"
+	"  restart [--pidfile F] [--wait] [--pidns] FILE|-\n"
+	"                                        recreate the process from an image\n"
 	"  show [--json] FILE|-                  describe an image\n"
 	"\n"
 	"options:\n"
@@ -46,7 +47,7 @@ static const char usage_main[] =
 	"\n"
 	"exit status: 0 success, 1 failure, 2 usage error, 3 the process holds\n"
 	"something ckpt does not support, 4 the image is damaged or foreign,\n"
-	"5 a PID the image needs is in use. See ckpt(1).\n";
+	"5 a PID or thread ID the image needs is in use. See ckpt(1).\n";
 
 static const char usage_checkpoint[] =
 	"usage: ckpt checkpoint [--kill] [-o FILE|-] PID\n"
@@ -60,7 +61,7 @@ static const char usage_checkpoint[] =
 	"  -k, --kill         kill the process once the whole image is written\n";
 
 static const char usage_restart[] =
-	"usage: ckpt restart [--pidfile F] [--wait] FILE|-\n"
+	"usage: ckpt restart [--pidfile F] [--wait] [--pidns] FILE|-\n"
 	"\n"
 	"Recreate the process stored in the image FILE ('-': standard input) with\n"
 	"its original PID, and let it run. Nothing runs until the whole image has\n"
@@ -69,7 +70,11 @@ static const char usage_restart[] =
 	"\n"
 	"  -p, --pidfile F  write the restored process's PID to F\n"
 	"  -w, --wait       stay its parent; exit with its exit status\n"
-	"                   (128+N if signal N killed it)\n";
+	"                   (128+N if signal N killed it)\n"
+	"  -n, --pidns      restart inside a new PID namespace, beside the original\n"
+	"                   or other copies: every process keeps its PID there. Its\n"
+	"                   PID 1 is a small init of ckpt's, which --wait waits for;\n"
+	"                   --pidfile gets the root's PID outside the namespace\n";
 
 static const char usage_show[] = "usage: ckpt show [--json] FILE|-\n"
 				 "\n"
@@ -289,21 +294,25 @@ static int cmd_restart(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "pidfile", required_argument, NULL, 'p' },
 		{ "wait", no_argument, NULL, 'w' },
+		{ "pidns", no_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *pidfile = NULL;
-	bool wait = false;
-	pid_t pid;
+	bool wait = false, pidns = false;
+	pid_t pid, child;
 	int c, fd, err;
 
-	while ((c = getopt_long(argc, argv, "+p:wh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+p:wnh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			pidfile = optarg;
 			break;
 		case 'w':
 			wait = true;
+			break;
+		case 'n':
+			pidns = true;
 			break;
 		case 'h':
 			fputs(usage_restart, stdout);
@@ -317,15 +326,21 @@ static int cmd_restart(int argc, char **argv)
 	fd = open_input(argv[optind], usage_restart);
 	if (fd < 0)
 		return EXIT_FAIL;
-	err = ckpt_restart(fd, 0, &pid);
+	/* child: the process to wait for, the root or the namespace's init */
+	if (pidns)
+		err = ckpt_restart_pidns(fd, 0, &child, &pid);
+	else
+		err = ckpt_restart(fd, 0, &pid);
+	if (!err && !pidns)
+		child = pid;
 	if (fd != STDIN_FILENO)
 		close(fd);
 	report("restart", err);
 	if (err)
 		return exit_code_of(err);
 	if (pidfile && write_pidfile(pidfile, pid))
-		return wait ? wait_root(pid) : EXIT_FAIL;
-	return wait ? wait_root(pid) : EXIT_OK;
+		return wait ? wait_root(child) : EXIT_FAIL;
+	return wait ? wait_root(child) : EXIT_OK;
 }
 
 static int cmd_show(int argc, char **argv)

@@ -43,14 +43,27 @@ void ckpt_set_log(void (*fn)(enum ckpt_log_level level, const char *msg, void *d
  * sequentially (a pipe works). */
 int ckpt_checkpoint(pid_t pid, int out_fd, unsigned int flags);
 
-/* Restart in a new PID namespace (the root becomes its init). */
+/* Restart in a new PID namespace: see ckpt_restart_pidns(). */
 #define CKPT_RESTART_PIDNS (1U << 0)
 
 /* Recreate the tree stored in the image read from in_fd, with its original
  * PIDs, and resume it. The root process is a child of the caller; its PID
  * (as seen by the caller) goes to *ret_pid. Nothing is resumed before the
- * whole image has been read and its checksum verified. */
+ * whole image has been read and its checksum verified. With
+ * CKPT_RESTART_PIDNS, this is ckpt_restart_pidns() and *ret_pid is the
+ * namespace's init, the caller's child that stands for the root. */
 int ckpt_restart(int in_fd, unsigned int flags, pid_t *ret_pid);
+
+/* Restart inside a new PID namespace (and mount namespace, with a /proc of
+ * its own), where every process has its original PID, so a copy can run
+ * beside the original. The namespace's PID 1 is a small init of libckpt's,
+ * a child of the caller (*ret_init), whose child is the root (*ret_root:
+ * its PID as the caller sees it; ret_root may be NULL). Init reaps orphans,
+ * passes SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1 and SIGUSR2 that a
+ * process sends it on to the root (not a terminal's), and exits when the root does, with its exit status, or 128+N if
+ * signal N killed it; the rest of the namespace dies with it. An image
+ * holding PID 1 is refused (-EEXIST): init has it. */
+int ckpt_restart_pidns(int in_fd, unsigned int flags, pid_t *ret_init, pid_t *ret_root);
 
 /* Describe the image read from in_fd on out, for people or as JSON. */
 #define CKPT_SHOW_JSON (1U << 0)

@@ -83,6 +83,10 @@ enum ckpt_rec_type {
 	CKPT_REC_PAGES = 402, /* page data, after the mark */
 	CKPT_REC_SHMEM = 403, /* a shared memory object, referenced by id */
 	CKPT_REC_MM_DROP = 404, /* pages the parent has and an inherited area must lose */
+	CKPT_REC_SHM_FILE = 405, /* a memfd or a file of /dev/shm, referenced by id */
+
+	/* 500-599: System V IPC */
+	CKPT_REC_SYSV_SHM = 500, /* a System V shared memory segment, referenced by id */
 
 	/* 600-699: signals */
 	CKPT_REC_SIGACTIONS = 600,
@@ -120,7 +124,7 @@ struct ckpt_rec_proc {
 	uint32_t nthreads;
 	uint32_t flags;
 	int32_t exit_status; /* zombies: the status wait(2) will report */
-	uint32_t pad;
+	int32_t parent_tid; /* the thread of its parent that forked it; 0: the main one */
 };
 _Static_assert(sizeof(struct ckpt_rec_proc) == 32, "proc size");
 
@@ -254,6 +258,7 @@ enum ckpt_file_kind {
 	CKPT_FILE_REG = 1, /* regular file */
 	CKPT_FILE_DIR = 2, /* directory */
 	CKPT_FILE_CHR = 3, /* one of the stateless character devices (null, zero, ...) */
+	CKPT_FILE_SHM = 4, /* a memfd or a file of /dev/shm: a shared memory object */
 };
 
 struct ckpt_rec_file {
@@ -264,7 +269,7 @@ struct ckpt_rec_file {
 	uint64_t pos;
 	uint64_t rdev;
 	uint32_t mode; /* st_mode */
-	uint32_t pad;
+	uint32_t obj_id; /* CKPT_FILE_SHM: the shared memory object (no path), else 0 */
 };
 _Static_assert(sizeof(struct ckpt_rec_file) == 40, "file size");
 
@@ -314,6 +319,7 @@ enum ckpt_vma_kind {
 	CKPT_VMA_FILE = 2, /* mapping of a regular file, private or shared */
 	CKPT_VMA_SHANON = 3, /* MAP_SHARED|MAP_ANONYMOUS */
 	CKPT_VMA_SPECIAL = 4, /* vdso, vvar, ...: moved into place, never copied */
+	CKPT_VMA_SHM = 5, /* a memfd, a file of /dev/shm or a System V segment; shared or private */
 };
 
 #define CKPT_VMA_SHARED (1U << 0)
@@ -345,7 +351,7 @@ struct ckpt_rec_vma {
 	uint32_t name_len;
 	uint64_t npages; /* pages of this area stored in CKPT_REC_PAGES records */
 	struct ckpt_file_id fid;
-	uint32_t obj_id; /* CKPT_VMA_SHANON: the CKPT_REC_SHMEM object */
+	uint32_t obj_id; /* CKPT_VMA_SHANON, CKPT_VMA_SHM: the shared memory object */
 	uint32_t pad;
 };
 _Static_assert(sizeof(struct ckpt_rec_vma) == 88, "vma size");
@@ -365,18 +371,53 @@ struct ckpt_page_range {
 };
 _Static_assert(sizeof(struct ckpt_page_range) == 16, "page range size");
 
-/* CKPT_REC_SHMEM: a shared memory object, its pages stored once */
+/* CKPT_REC_SHMEM: a shared memory object, its pages stored once. The same
+ * fixed part opens CKPT_REC_SHM_FILE and CKPT_REC_SYSV_SHM. */
 enum ckpt_shmem_kind {
-	CKPT_SHMEM_ANON = 1, /* MAP_SHARED|MAP_ANONYMOUS ("/dev/zero (deleted)") */
+	CKPT_SHMEM_ANON = 1, /* MAP_SHARED|MAP_ANONYMOUS ("/dev/zero (deleted)"): SHMEM */
+	CKPT_SHMEM_MEMFD = 2, /* memfd_create(): SHM_FILE */
+	CKPT_SHMEM_FILE = 3, /* a file of /dev/shm (shm_open()): SHM_FILE */
+	CKPT_SHMEM_SYSV = 4, /* shmget(): SYSV_SHM */
 };
 
 struct ckpt_rec_shmem {
 	uint32_t id;
 	uint32_t kind;
-	uint64_t size; /* bytes */
+	uint64_t size; /* bytes; a multiple of the page size for CKPT_SHMEM_ANON */
 	uint64_t npages; /* pages stored in CKPT_REC_PAGES records */
 };
 _Static_assert(sizeof(struct ckpt_rec_shmem) == 24, "shmem size");
+
+/* CKPT_REC_SHM_FILE, followed by name_len bytes: the memfd's name (as given
+ * to memfd_create) or the file's absolute path */
+#define CKPT_SHMF_DELETED (1U << 0) /* the /dev/shm file was unlinked: restored unnamed */
+#define CKPT_SHMF_FLAGS_ALL ((1U << 1) - 1)
+
+struct ckpt_rec_shm_file {
+	struct ckpt_rec_shmem obj;
+	uint32_t flags; /* CKPT_SHMF_* */
+	uint32_t seals; /* memfd: F_GET_SEALS */
+	uint32_t mode; /* permission bits (07777) */
+	uint32_t uid;
+	uint32_t gid;
+	uint32_t name_len;
+};
+_Static_assert(sizeof(struct ckpt_rec_shm_file) == 48, "shm file size");
+
+/* CKPT_REC_SYSV_SHM */
+#define CKPT_SYSV_DEST (1U << 0) /* marked IPC_RMID: removed once every process attached it */
+#define CKPT_SYSV_FLAGS_ALL ((1U << 1) - 1)
+
+struct ckpt_rec_sysv_shm {
+	struct ckpt_rec_shmem obj; /* size is the segment's size (shm_segsz) */
+	int32_t shmid;
+	int32_t key; /* 0 (IPC_PRIVATE) once marked IPC_RMID */
+	uint32_t mode; /* permission bits (0777) */
+	uint32_t flags; /* CKPT_SYSV_* */
+	uint32_t uid, gid; /* owner */
+	uint32_t cuid, cgid; /* creator: shown, not restored */
+};
+_Static_assert(sizeof(struct ckpt_rec_sysv_shm) == 56, "sysv shm size");
 
 /* CKPT_REC_PAGES: npages * page_size bytes of data, for the process whose
  * pid is owner at virtual address addr, or for the shared memory object

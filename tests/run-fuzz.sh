@@ -23,6 +23,20 @@ if [ ! -e "$CORPUS/seed-sleep" ]; then
 	kill "$pid"
 	wait "$pid" 2>/dev/null
 fi
+# seeds with the records of shared memory objects (memfds and their
+# descriptors, files of /dev/shm, System V segments)
+for scen in shm_memfd shm_posix shm_sysv; do
+	prog=$ROOT/$BUILD/tests/scenarios/$scen
+	if [ -e "$CORPUS/seed-$scen" ] || [ ! -x "$prog" ]; then continue; fi
+	dir=$(mktemp -d)
+	(cd "$dir" && exec_clean "$prog" </dev/null >/dev/null 2>&1) &
+	pid=$!
+	for _ in $(seq 200); do if [ -e "$dir/ready" ]; then break; fi; sleep 0.05; done
+	"$ROOT/$BUILD/ckpt" checkpoint -o "$CORPUS/seed-$scen" "$pid" 2>/dev/null
+	kill "$pid"
+	wait "$pid" 2>/dev/null
+	rm -rf "$dir"
+done
 if "$FUZZ" -max_len=300000 -max_total_time="$SECONDS_TO_RUN" -print_final_stats=0 \
 	-artifact_prefix="$WORK/" "$CORPUS" >"$WORK/fuzz.log" 2>&1; then
 	echo "PASS  fuzz: image reader, ${SECONDS_TO_RUN}s, $(grep -o 'Done [0-9]* runs' "$WORK/fuzz.log" | tail -n 1 | cut -d' ' -f2) runs"

@@ -11,10 +11,25 @@
 #   refuse    checkpoint must fail with exit 3 and the message 'expect=';
 #             the target then passes (it was left intact)
 #   pidtaken  restart while the original runs: exit 5, nothing created
+#   tidtaken  restart while a thread ID of the image is taken: exit 5,
+#             nothing created; then a restart once it is free
 #   trunc     restart of a truncated image: exit 4, nothing left behind
 #   flip      restart of an image with a flipped byte in its page data
 #   fault-ckpt:POINT  CKPT_FAULT=POINT at checkpoint: fails, target intact
 #   fault-rst:POINT   CKPT_FAULT=POINT at restart: fails, nothing left
+#   pidns     checkpoint leaving it running, restart --pidns --wait beside
+#             the original: the copy (signalled through ckpt, which passes
+#             the signal on to the namespace's init, and init to the root)
+#             must pass, then the original must pass too
+#   pidns-stream  the same through a pipe (checkpoint -o - | restart
+#             --pidns -), the copy signalled directly at its --pidfile PID
+#   pidns2    two copies with --pidns beside the original, all running at
+#             once; each must pass, then the original
+#   fault-pidns:POINT  CKPT_FAULT=POINT at restart --pidns beside the
+#             original: fails with 1, leaves no process; the original passes
+#   pidns-pid1  the command also runs as PID 1 of a namespace of its own,
+#             checkpointed from inside: restart --pidns of that image must
+#             fail with 5 (PID 1 is the new namespace's init); both pass
 # Options: self (ends by itself, no SIGTERM), stdin=fifo, feed=TEXT
 # (written to the fifo after each resume), expect=TEXT, status=N.
 #
@@ -49,8 +64,8 @@ wait_for() {
 
 alive() { kill -0 "$1" 2>/dev/null; }
 
-# the restart wrote its pidfile, or ended without
-pidfile_or_gone() { test -s "$DIR/pid" || ! alive "$1"; }
+# the restart wrote its pidfile ($2, or $DIR/pid), or ended without
+pidfile_or_gone() { test -s "${2:-$DIR/pid}" || ! alive "$1"; }
 
 # reap PID: waits for our child PID, killing it after TIMEOUT seconds;
 # its status goes to REAPED.
@@ -73,6 +88,7 @@ reap() {
 
 # Per-test state
 DIR= PID= REASON= REAPED= OPT_SELF= OPT_FIFO= OPT_FEED= OPT_EXPECT= OPT_STATUS=0 FEEDFD=
+INITS= # the --pidns inits of this test, killed (with their namespaces) if it fails
 
 start_target() {
 	local -a cmd=($1)
@@ -227,6 +243,30 @@ mode_pidtaken() {
 	check_status original "$REAPED"
 }
 
+# A thread ID of the image taken by another process: exit 5, nothing
+# created; once it is free again, the restart goes through.
+mode_tidtaken() {
+	local tid st
+	tid=$(ls "/proc/$PID/task" | grep -vx "$PID" | head -n 1)
+	if [ -z "$tid" ]; then
+		REASON="the target has no thread besides its main one"
+		return 1
+	fi
+	checkpoint --kill -o "$DIR/img" "$PID" || return 1
+	reap "$PID"
+	"$ROOT/$BUILD/tests/holdpid" "$tid" || { REASON="cannot hold tid $tid"; return 1; }
+	expect_fail 5 "$CKPT" restart "$DIR/img"
+	st=$?
+	kill -KILL "$tid"
+	if [ "$st" != 0 ]; then return 1; fi
+	if ! grep -qF "tid $tid: the tid is in use" "$DIR/ckpt.err"; then
+		REASON="unclear error: $(tr '\n' ' ' <"$DIR/ckpt.err")"
+		return 1
+	fi
+	nothing_left || return 1
+	restart_check
+}
+
 # damaged_restart: restart of $DIR/img must fail with 4 and leave nothing.
 damaged_restart() {
 	expect_fail 4 "$CKPT" restart "$DIR/img" || return 1
@@ -275,11 +315,188 @@ mode_fault_rst() {
 	nothing_left
 }
 
+# in_dir: how many processes run in $DIR (the original tree, its copies)
+in_dir() {
+	local p n=0
+	for p in /proc/[0-9]*; do
+		if [ "$(readlink "$p/cwd" 2>/dev/null)" = "$DIR" ]; then n=$((n + 1)); fi
+	done
+	echo "$n"
+}
+
+# copy_started RPID PIDFILE: the restart --pidns RPID wrote PIDFILE, and
+# the copy's root it names runs beside the original, with the original's
+# PID inside its namespace. Its init goes to INITS.
+copy_started() {
+	local rpid=$1 pidfile=$2 cpid nspid
+	if ! wait_for pidfile_or_gone "$rpid" "$pidfile"; then
+		REASON="restart --pidns timed out"
+		kill -KILL "$rpid" 2>/dev/null
+	fi
+	if [ ! -s "$pidfile" ]; then
+		wait "$rpid" 2>/dev/null
+		REASON="restart --pidns failed: $(tail -n 3 "$DIR/ckpt.err" | tr '\n' ' ')"
+		return 1
+	fi
+	cpid=$(cat "$pidfile")
+	INITS="$INITS $(awk '{ print $4 }' "/proc/$cpid/stat" 2>/dev/null)"
+	if [ "$cpid" = "$PID" ] || ! alive "$cpid"; then
+		REASON="the copy's pid $cpid is not a live process beside the original"
+		return 1
+	fi
+	nspid=$(awk '/^NSpid:/ { print $NF }' "/proc/$cpid/status")
+	if [ -z "$OPT_SELF" ] && [ "$nspid" != "$PID" ]; then
+		REASON="the copy has pid '$nspid' in its namespace, not $PID"
+		return 1
+	fi
+	if [ -z "$OPT_SELF" ] && ! alive "$PID"; then
+		REASON="the original is gone"
+		return 1
+	fi
+}
+
+# copy_passes RPID TARGET: signals TARGET (unless self), reaps the restart
+# --pidns --wait RPID: the copy must have passed.
+copy_passes() {
+	feed
+	if [ -z "$OPT_SELF" ]; then kill -TERM "$2" 2>/dev/null; fi
+	reap "$1"
+	check_status copy "$REAPED"
+}
+
+# original_passes: the original, still running beside its copies, passes.
+original_passes() {
+	if [ -z "$OPT_SELF" ] && ! alive "$PID"; then
+		REASON="the original did not outlive its copy"
+		return 1
+	fi
+	finish "$PID"
+	check_status original "$REAPED"
+}
+
+mode_pidns() {
+	local rpid
+	checkpoint -o "$DIR/img" "$PID" || return 1
+	"$CKPT" restart --pidns --wait --pidfile "$DIR/pid" "$DIR/img" </dev/null \
+		>"$DIR/ckpt.out" 2>"$DIR/ckpt.err" &
+	rpid=$!
+	copy_started "$rpid" "$DIR/pid" || return 1
+	copy_passes "$rpid" "$rpid" || return 1
+	original_passes
+}
+
+mode_pidns_stream() {
+	local rpid
+	("$CKPT" checkpoint -o - "$PID" 2>"$DIR/ckpt-c.err" |
+		"$CKPT" restart --pidns --wait --pidfile "$DIR/pid" - >"$DIR/ckpt.out" \
+			2>"$DIR/ckpt.err") &
+	rpid=$!
+	copy_started "$rpid" "$DIR/pid" ||
+		{ REASON="$REASON $(tr '\n' ' ' <"$DIR/ckpt-c.err")"; return 1; }
+	copy_passes "$rpid" "$(cat "$DIR/pid")" || return 1
+	original_passes
+}
+
+mode_pidns2() {
+	local a b
+	checkpoint -o "$DIR/img" "$PID" || return 1
+	"$CKPT" restart --pidns --wait --pidfile "$DIR/pid.a" "$DIR/img" </dev/null \
+		>"$DIR/ckpt.out" 2>"$DIR/ckpt.err" &
+	a=$!
+	"$CKPT" restart --pidns --wait --pidfile "$DIR/pid.b" "$DIR/img" </dev/null \
+		>"$DIR/ckpt.out" 2>>"$DIR/ckpt.err" &
+	b=$!
+	copy_started "$a" "$DIR/pid.a" || return 1
+	copy_started "$b" "$DIR/pid.b" || return 1
+	if [ "$(cat "$DIR/pid.a")" = "$(cat "$DIR/pid.b")" ]; then
+		REASON="both copies have pid $(cat "$DIR/pid.a")"
+		return 1
+	fi
+	copy_passes "$a" "$(cat "$DIR/pid.a")" || return 1
+	if [ -z "$OPT_SELF" ] && ! alive "$(cat "$DIR/pid.b")"; then
+		REASON="the second copy did not outlive the first"
+		return 1
+	fi
+	copy_passes "$b" "$(cat "$DIR/pid.b")" || return 1
+	original_passes || return 1
+	roles_are copy copy original
+}
+
+# roles_are ROLE...: the roles the roots of pidns.c found themselves in,
+# each in a PID namespace of its own (other scenarios write no roles)
+roles_are() {
+	if [ ! -e "$DIR/roles" ]; then return 0; fi
+	local want got
+	want=$(printf '%s\n' "$@" | sort | tr '\n' ' ')
+	got=$(awk '{ print $1 }' "$DIR/roles" 2>/dev/null | sort | tr '\n' ' ')
+	if [ "$got" != "$want" ]; then
+		REASON="roles '$got', expected '$want'"
+		return 1
+	fi
+	if [ "$(awk '{ print $2 }' "$DIR/roles" | sort -u | wc -l)" != $# ]; then
+		REASON="two roots shared a pid namespace: $(tr '\n' ' ' <"$DIR/roles")"
+		return 1
+	fi
+}
+
+mode_pidns_pid1() {
+	local -a cmd=($1)
+	local u inner
+	if [ -x "$SCEN/${cmd[0]}" ]; then cmd[0]=$SCEN/${cmd[0]}; fi
+	mkdir "$DIR/ns"
+	(cd "$DIR/ns" && exec_clean unshare --pid --fork --mount-proc "${cmd[@]}" </dev/null \
+		>"$DIR/ns/log" 2>&1) &
+	u=$!
+	if ! wait_for test -e "$DIR/ns/ready"; then
+		REASON="the target never became ready as pid 1 of a namespace"
+		return 1
+	fi
+	inner=$(cat "/proc/$u/task/$u/children")
+	inner=${inner%% *}
+	if ! nsenter -t "$inner" -p -m "$CKPT" checkpoint -o "$DIR/img" 1 >"$DIR/ckpt.out" \
+		2>"$DIR/ckpt.err"; then
+		REASON="checkpoint of pid 1 failed: $(tail -n 3 "$DIR/ckpt.err" | tr '\n' ' ')"
+		return 1
+	fi
+	expect_fail 5 "$CKPT" restart --pidns "$DIR/img" || return 1
+	if ! grep -qF "pid 1: cannot restart pid 1 in a new pid namespace" "$DIR/ckpt.err"; then
+		REASON="unclear error: $(tr '\n' ' ' <"$DIR/ckpt.err")"
+		return 1
+	fi
+	kill -TERM "$inner"
+	reap "$u"
+	check_status "pid 1 of its namespace" "$REAPED" || return 1
+	original_passes
+}
+
+mode_fault_pidns() {
+	local before after
+	checkpoint -o "$DIR/img" "$PID" || return 1
+	before=$(in_dir)
+	expect_fail 1 env CKPT_FAULT="$1" "$CKPT" restart --pidns "$DIR/img" || return 1
+	after=$(in_dir)
+	if [ "$after" != "$before" ]; then
+		REASON="$before process(es) ran in the test directory before the restart, $after after"
+		return 1
+	fi
+	original_passes
+}
+
+# kill_inits: what a failed --pidns test left runs on in its namespaces
+kill_inits() {
+	local init
+	for init in $INITS; do
+		if [ "$(cat "/proc/$init/comm" 2>/dev/null)" = ckpt ]; then
+			kill -KILL "$init" 2>/dev/null
+		fi
+	done
+}
+
 run_case() {
 	local name=$1 mode=$2 cmd=$3 ok=0
 	DIR=$(mktemp -d /tmp/ckpt-scen.XXXXXX)
 	chmod 777 "$DIR"
-	REASON= PID= FEEDFD=
+	REASON= PID= FEEDFD= INITS=
 	if start_target "$cmd"; then
 		case $mode in
 		kill) mode_kill ;;
@@ -287,10 +504,16 @@ run_case() {
 		stream) mode_stream ;;
 		refuse) mode_refuse ;;
 		pidtaken) mode_pidtaken ;;
+		tidtaken) mode_tidtaken ;;
 		trunc) mode_trunc ;;
 		flip) mode_flip ;;
 		fault-ckpt:*) mode_fault_ckpt "${mode#*:}" ;;
 		fault-rst:*) mode_fault_rst "${mode#*:}" ;;
+		pidns) mode_pidns ;;
+		pidns-stream) mode_pidns_stream ;;
+		pidns2) mode_pidns2 ;;
+		pidns-pid1) mode_pidns_pid1 "$cmd" ;;
+		fault-pidns:*) mode_fault_pidns "${mode#*:}" ;;
 		*) REASON="unknown mode $mode"; false ;;
 		esac
 		ok=$?
@@ -298,6 +521,7 @@ run_case() {
 		ok=1
 	fi
 	if [ -n "$PID" ] && alive "$PID"; then kill -KILL "$PID" 2>/dev/null; fi
+	if [ "$ok" != 0 ]; then kill_inits; fi
 	wait 2>/dev/null
 	if [ -n "$FEEDFD" ]; then exec {FEEDFD}>&-; fi
 	if [ "$ok" = 0 ]; then

@@ -74,11 +74,58 @@ static int check_namespaces(pid_t pid)
 }
 
 /*
+ * A session whose leader exited, which x is in without being its parent's
+ * (x was reparented): restart recreates it with a helper that takes the
+ * session's id, a child of x's parent that forks x (core/helpers.c). One
+ * helper serves every such process of the session, so they must share
+ * their parent.
+ */
+static int check_dead_session(const struct ck_image *img, const struct ck_proc *x)
+{
+	const struct ck_proc *root = &img->procs[0];
+	pid_t s = x->rec.sid;
+
+	if (model_find_proc(img, s) || s == root->rec.sid || !kill(s, 0)) {
+		log_err("pid %d: in session %d, neither its parent's nor its own, whose leader "
+			"%s: not supported",
+			x->rec.pid, s, model_find_proc(img, s) ? "left it" : "is outside the tree");
+		return -EOPNOTSUPP;
+	}
+	for (uint32_t i = 1; i < img->nprocs; i++) {
+		const struct ck_proc *y = &img->procs[i];
+		const struct ck_proc *parent = model_find_proc(img, y->rec.ppid);
+
+		if (y->rec.sid != s || y->rec.sid == y->rec.pid || y->rec.sid == parent->rec.sid)
+			continue;
+		if (y->rec.ppid != x->rec.ppid || y->rec.parent_tid != x->rec.parent_tid) {
+			log_err("pid %d: in session %d, whose leader exited, as is pid %d, which "
+				"has another parent: not supported",
+				x->rec.pid, s, y->rec.pid);
+			return -EOPNOTSUPP;
+		}
+	}
+	return 0;
+}
+
+/* A live process of the session, to fork a helper for a group whose
+ * leader exited. */
+static bool session_has_process(const struct ck_image *img, pid_t sid)
+{
+	for (uint32_t i = 0; i < img->nprocs; i++)
+		if (img->procs[i].rec.sid == sid && !(img->procs[i].rec.flags & CKPT_PROC_ZOMBIE))
+			return true;
+	return false;
+}
+
+/*
  * Sessions and process groups restart can rebuild: a process is in its
- * parent's session (it inherits it) or leads its own (setsid); its group is
- * its own, that of a leader in the tree, or the root's when the root's
- * group leader is outside the tree (the restarted tree then joins the group
- * of the ckpt that restarts it).
+ * parent's session (it inherits it), leads its own (setsid), or is in one
+ * whose leader exited (see above); its group is its own, that of a leader
+ * in the tree, one whose leader exited (a helper leads it while its
+ * members join), or the root's when the root's group leader is outside
+ * the tree (the restarted tree then joins the group of the ckpt that
+ * restarts it). A group or session id still taken by a process of the
+ * tree that left it cannot be recreated.
  */
 static int check_groups(struct ck_image *img)
 {
@@ -92,10 +139,10 @@ static int check_groups(struct ck_image *img)
 			const struct ck_proc *parent = model_find_proc(img, x->rec.ppid);
 
 			if (x->rec.sid != parent->rec.sid && x->rec.sid != x->rec.pid) {
-				log_err("pid %d: in session %d, neither its parent's nor its own "
-					"(its leader exited): not supported",
-					x->rec.pid, x->rec.sid);
-				return -EOPNOTSUPP;
+				int err = check_dead_session(img, x);
+
+				if (err)
+					return err;
 			}
 		}
 		if (g == x->rec.pid)
@@ -105,9 +152,13 @@ static int check_groups(struct ck_image *img)
 			continue;
 		if (!leader && g == root->rec.pgid && x->rec.sid == root->rec.sid)
 			continue;
-		log_err("pid %d: process group %d has no leader in the tree (it exited): not "
-			"supported",
-			x->rec.pid, g);
+		if (!leader && kill(g, 0) &&
+		    (session_has_process(img, x->rec.sid) || g == x->rec.sid))
+			continue;
+		log_err("pid %d: process group %d %s: not supported", x->rec.pid, g,
+			leader	      ? "lost its leader, whose pid is still in the tree"
+			: !kill(g, 0) ? "has its leader outside the tree"
+				      : "has no leader and no process of its session in the tree");
 		return -EOPNOTSUPP;
 	}
 	return 0;
@@ -171,6 +222,8 @@ static int freeze(struct ck_image *img, pid_t pid)
 		for (uint32_t t = 0; t < p->nthreads && !err; t++)
 			err = resolve_restart(p, &p->threads[t]);
 	}
+	if (!err)
+		err = check_unshared(img);
 	return err ? err : check_groups(img);
 }
 
@@ -213,8 +266,8 @@ static int inspect(struct ck_proc *p)
 	for (uint32_t i = 0; i < p->nthreads; i++)
 		p->threads[i].rt.syscall_ip = live->syscall_ip;
 	/* low in the address space, so the first lines of smaps describe it */
-	err = res_remote(p, NULL, &ret, SYS_mmap, low_free_page(&live->maps), sysconf(_SC_PAGESIZE),
-			 PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	err = res_remote(p, NULL, &ret, SYS_mmap, low_free_page(&live->maps), RES_SCRATCH_SIZE,
+			 PROT_READ | PROT_WRITE | PROT_EXEC, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (!err && ret < 0 && ret > -4096)
 		err = (int)ret;
 	if (err) {
@@ -232,8 +285,7 @@ static int unmap_scratch(struct ck_proc *p)
 
 	if (!p->live || !p->live->scratch)
 		return 0;
-	err = res_remote(p, NULL, &ret, SYS_munmap, p->live->scratch, sysconf(_SC_PAGESIZE), 0, 0,
-			 0, 0);
+	err = res_remote(p, NULL, &ret, SYS_munmap, p->live->scratch, RES_SCRATCH_SIZE, 0, 0, 0, 0);
 	if (!err && ret)
 		err = (int)ret;
 	if (err)

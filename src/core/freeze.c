@@ -13,30 +13,35 @@
  *
  * A thread that exits before it is seized is dropped; a process that exits
  * before any of its threads is seized becomes a zombie or disappears. A
- * tree that still changes after many passes is refused.
+ * tree that still changes after many passes is refused, and so are a
+ * process waiting for its vfork child (it cannot be stopped) and one whose
+ * main thread has exited while its other threads run.
  */
 #include <errno.h>
+#include <linux/kcmp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include "core/freeze.h"
+#include "util/io.h"
 #include "util/log.h"
 
 #define MAX_PASSES 64
 
 static struct ck_proc *add_proc(struct ck_image *img, pid_t pid)
 {
-	struct ck_proc *n = realloc(img->procs, (img->nprocs + 1) * sizeof(*n));
+	struct ck_proc *n = model_add_proc(img);
 
 	if (!n)
 		return NULL;
-	img->procs = n;
-	n += img->nprocs;
-	memset(n, 0, sizeof(*n));
 	n->rec.pid = pid;
 	n->live = calloc(1, sizeof(*n->live));
-	if (!n->live)
+	if (!n->live) {
+		img->nprocs--;
 		return NULL;
-	img->nprocs++;
+	}
 	return n;
 }
 
@@ -46,6 +51,42 @@ static bool has_thread(const struct ck_proc *p, pid_t tid)
 		if (p->threads[i].rec.tid == tid)
 			return true;
 	return false;
+}
+
+/*
+ * A thread in vfork (or clone with CLONE_VFORK) waits for its child to
+ * call exec or exit, and the wait cannot be interrupted: seizing it would
+ * block ckpt until the child is done. A thread blocked in a cloning call
+ * with a child that shares its memory is in that wait.
+ */
+static int check_vfork(struct ck_proc *p, pid_t tid)
+{
+	char path[64], *text;
+	long nr;
+	pid_t *kids;
+	size_t n;
+	int err;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", p->rec.pid, tid);
+	if (io_slurp(path, &text, NULL))
+		return 0;
+	nr = strtol(text, NULL, 10);
+	free(text);
+	if (nr != SYS_vfork && nr != SYS_clone && nr != SYS_clone3)
+		return 0;
+	err = proc_read_children(p->rec.pid, tid, &kids, &n);
+	if (err)
+		return err == -ENOENT ? 0 : err;
+	for (size_t i = 0; i < n && !err; i++) {
+		if (syscall(SYS_kcmp, p->rec.pid, kids[i], KCMP_VM, 0, 0) != 0)
+			continue;
+		log_err("pid %d: waits in vfork for its child %d, which shares its memory until it "
+			"calls exec or exits: not supported",
+			p->rec.pid, kids[i]);
+		err = -EOPNOTSUPP;
+	}
+	free(kids);
+	return err;
 }
 
 static int seize_thread(struct ck_proc *p, pid_t tid)
@@ -60,7 +101,9 @@ static int seize_thread(struct ck_proc *p, pid_t tid)
 	memset(n, 0, sizeof(*n));
 	n->rec.tid = tid;
 	n->restarted_nr = -1;
-	err = remote_seize(&n->rt, tid, 0);
+	err = check_vfork(p, tid);
+	if (!err)
+		err = remote_seize(&n->rt, tid, 0);
 	if (err)
 		return err;
 	p->nthreads++;
@@ -70,6 +113,33 @@ static int seize_thread(struct ck_proc *p, pid_t tid)
 		return -EOPNOTSUPP;
 	}
 	return 0;
+}
+
+/* A zombie main thread whose process has other threads still running
+ * (pthread_exit in main): the process is alive, with no main thread to
+ * rebuild it around. Threads on their way out of an exit_group do not
+ * count. */
+static int check_main_thread_exit(pid_t pid)
+{
+	pid_t *tids;
+	size_t n;
+	int err = proc_list_tasks(pid, &tids, &n);
+
+	if (err)
+		return err == -ENOENT ? 0 : err;
+	for (size_t i = 0; i < n && !err; i++) {
+		struct proc_stat st;
+
+		if (tids[i] == pid || proc_read_stat(pid, tids[i], &st) || st.state == 'Z' ||
+		    st.state == 'X')
+			continue;
+		log_err("pid %d: its main thread has exited while other threads run: not "
+			"supported",
+			pid);
+		err = -EOPNOTSUPP;
+	}
+	free(tids);
+	return err;
 }
 
 /* Reads what /proc says of a process: zombie or not, parent, group and
@@ -85,10 +155,11 @@ static int read_state(struct ck_proc *p)
 	p->rec.pgid = st.pgrp;
 	p->rec.sid = st.session;
 	if (st.state == 'Z') {
+		err = check_main_thread_exit(p->rec.pid);
 		p->rec.flags |= CKPT_PROC_ZOMBIE;
 		p->rec.exit_status = st.exit_code;
 	}
-	return 0;
+	return err;
 }
 
 /* Step 1 for one process; *changed when a thread was seized. */
@@ -110,7 +181,10 @@ static int seize_threads(struct ck_proc *p, bool *changed)
 			continue;
 		err = seize_thread(p, tids[i]);
 		if (err == -ESRCH || err == -EPERM) {
-			/* gone, or a zombie thread: looked at again below */
+			/* gone, or a zombie thread: looked at again below. A
+			 * thread may start another on its way out, which the
+			 * next pass finds (a zombie main thread stays). */
+			*changed |= tids[i] != p->rec.pid;
 			err = 0;
 			continue;
 		}
@@ -127,26 +201,54 @@ static int seize_threads(struct ck_proc *p, bool *changed)
 	return err;
 }
 
-static bool in_tree(const struct ck_image *img, pid_t pid)
+static void drop_proc(struct ck_image *img, size_t i)
 {
-	return model_find_proc(img, pid) != NULL;
+	free(img->procs[i].threads);
+	free(img->procs[i].live);
+	memmove(&img->procs[i], &img->procs[i + 1], (img->nprocs - i - 1) * sizeof(img->procs[0]));
+	img->nprocs--;
 }
 
-/* Step 2 for one process; *changed when a child joined. */
-static int add_children(struct ck_image *img, size_t index, bool *changed)
+/* A zombie its parent's other threads reaped while the first ones were
+ * being frozen is gone: a pass no longer finds it. */
+static void drop_reaped(struct ck_image *img, unsigned int pass, bool *changed)
+{
+	for (size_t i = 1; i < img->nprocs; i++) {
+		if (!(img->procs[i].rec.flags & CKPT_PROC_ZOMBIE) ||
+		    img->procs[i].live->seen_pass == pass)
+			continue;
+		drop_proc(img, i--);
+		*changed = true;
+	}
+}
+
+/* Step 2 for one process; *changed when a child joined. Every child found
+ * is marked seen in this pass. */
+static int add_children(struct ck_image *img, size_t index, unsigned int pass, bool *changed)
 {
 	for (uint32_t t = 0; t < img->procs[index].nthreads; t++) {
 		pid_t pid = img->procs[index].rec.pid, *kids;
 		size_t n;
 		int err = proc_read_children(pid, img->procs[index].threads[t].rec.tid, &kids, &n);
 
+		if (err == -ESRCH || err == -ENOENT) {
+			/* a thread on its way out: the next pass looks again */
+			*changed = true;
+			continue;
+		}
 		if (err)
 			return err;
 		for (size_t i = 0; i < n && !err; i++) {
-			struct ck_proc probe = { .rec.pid = kids[i] }, *c;
+			struct ck_proc probe = { .rec.pid = kids[i] },
+				       *c = model_find_proc(img, kids[i]);
+			pid_t tid = img->procs[index].threads[t].rec.tid;
 
-			if (in_tree(img, kids[i]))
+			if (c) {
+				/* the thread that forked it may have exited since */
+				c->rec.parent_tid = tid != pid ? tid : 0;
+				c->live->seen_pass = pass;
 				continue;
+			}
 			err = read_state(&probe);
 			if (err == -ENOENT) { /* already reaped */
 				err = 0;
@@ -155,8 +257,11 @@ static int add_children(struct ck_image *img, size_t index, bool *changed)
 			c = err ? NULL : add_proc(img, kids[i]);
 			if (!err && !c)
 				err = -ENOMEM;
-			if (c)
+			if (c) {
+				c->live->seen_pass = pass;
 				c->rec = probe.rec;
+				c->rec.parent_tid = tid != pid ? tid : 0;
+			}
 			*changed = true;
 		}
 		free(kids);
@@ -210,18 +315,15 @@ int freeze_tree(struct ck_image *img, pid_t root)
 			if (err == -ESRCH && i > 0) {
 				/* a descendant vanished: drop it, its children are
 				 * found again where they went */
-				free(img->procs[i].threads);
-				free(img->procs[i].live);
-				memmove(&img->procs[i], &img->procs[i + 1],
-					(img->nprocs - i - 1) * sizeof(img->procs[0]));
-				img->nprocs--;
-				i--;
+				drop_proc(img, i--);
 				err = 0;
 				continue;
 			}
 			if (!err)
-				err = add_children(img, i, &changed);
+				err = add_children(img, i, (unsigned int)pass + 1, &changed);
 		}
+		if (!err)
+			drop_reaped(img, (unsigned int)pass + 1, &changed);
 		if (!changed)
 			break;
 	}
@@ -236,6 +338,11 @@ int freeze_tree(struct ck_image *img, pid_t root)
 		err = -EBUSY;
 	} else if (err && err != -EOPNOTSUPP)
 		log_err("pid %d: cannot freeze the tree: %s", root, strerror(-err));
+	/* a process found running may have changed its group or session
+	 * before it was seized: what counts is now, all frozen */
+	for (uint32_t i = 0; i < img->nprocs && !err; i++)
+		if (!(img->procs[i].rec.flags & CKPT_PROC_ZOMBIE))
+			err = read_state(&img->procs[i]);
 	for (uint32_t i = 0; i < img->nprocs && !err; i++)
 		err = main_thread_first(&img->procs[i]);
 	return err;

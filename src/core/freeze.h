@@ -1,6 +1,6 @@
 /*
  * freeze.h: finding and freezing the tree rooted at a process (see
- * freeze.c).
+ * freeze.c), and what its processes must not share (unshared.c).
  */
 #ifndef CORE_FREEZE_H
 #define CORE_FREEZE_H
@@ -12,5 +12,9 @@
  * main thread first; zombies are recorded with their exit status. On
  * failure, what was seized is in img for the caller to release. */
 int freeze_tree(struct ck_image *img, pid_t root);
+
+/* Refuses processes of the frozen tree that share their memory, descriptor
+ * table or fs context (see unshared.c). */
+int check_unshared(const struct ck_image *img);
 
 #endif

@@ -75,16 +75,15 @@ static int read_proc(struct img_reader *r, struct ck_image *img, uint32_t len)
 		return damaged("a pid appears twice");
 	if (img->nprocs && !model_find_proc(img, rec.ppid))
 		return damaged("a process comes before its parent");
-	n = realloc(img->procs, (img->nprocs + 1) * sizeof(*n));
+	n = model_add_proc(img);
 	if (!n)
 		return -ENOMEM;
-	img->procs = n;
-	memset(&n[img->nprocs], 0, sizeof(n[0]));
-	n[img->nprocs].rec = rec;
-	n[img->nprocs].threads = calloc(rec.nthreads ? rec.nthreads : 1, sizeof(struct ck_thread));
-	if (!n[img->nprocs].threads)
+	n->rec = rec;
+	n->threads = calloc(rec.nthreads ? rec.nthreads : 1, sizeof(struct ck_thread));
+	if (!n->threads) {
+		img->nprocs--;
 		return -ENOMEM;
-	img->nprocs++;
+	}
 	return 0;
 }
 
@@ -117,6 +116,16 @@ static int validate(struct ck_image *img)
 	for (uint32_t i = 0; i < img->nprocs; i++) {
 		struct ck_proc *p = &img->procs[i];
 
+		if (p->rec.parent_tid) {
+			const struct ck_proc *parent = model_find_proc(img, p->rec.ppid);
+			bool found = false;
+
+			for (uint32_t t = 1; parent && t < parent->nthreads && !found; t++)
+				found = parent->threads[t].rec.tid == p->rec.parent_tid;
+			if (!found)
+				return damaged(
+					"a process was forked by a thread its parent does not have");
+		}
 		if (p->rec.flags & CKPT_PROC_ZOMBIE) {
 			if (p->has_section)
 				return damaged("a zombie has a section");

@@ -77,6 +77,8 @@ static void show_proc(struct show_ctx *s, struct ck_image *img, struct ck_proc *
 	show_obj_begin(s, NULL, false);
 	show_i64(s, "pid", p->rec.pid);
 	show_i64(s, "ppid", p->rec.ppid);
+	if (p->rec.parent_tid)
+		show_i64(s, "parent_tid", p->rec.parent_tid);
 	show_i64(s, "pgid", p->rec.pgid);
 	show_i64(s, "sid", p->rec.sid);
 	for (size_t k = 0; res_table[k]; k++)

@@ -15,6 +15,18 @@ struct ck_proc *model_find_proc(const struct ck_image *img, pid_t pid)
 	return NULL;
 }
 
+struct ck_proc *model_add_proc(struct ck_image *img)
+{
+	struct ck_proc *n = realloc(img->procs, (img->nprocs + 1) * sizeof(*n));
+
+	if (!n)
+		return NULL;
+	img->procs = n;
+	n += img->nprocs++;
+	memset(n, 0, sizeof(*n));
+	return n;
+}
+
 void model_sigqueue_release(struct ck_sigqueue *q)
 {
 	free(q->info);

@@ -42,6 +42,7 @@ struct ck_thread {
 		int list; /* its list in the plan */
 		unsigned int traps; /* traps of the blob it reached */
 		bool created, stopped, exited, may_exit;
+		bool forks; /* it forks children first: a trap more */
 	} st; /* restart: the task's progress */
 };
 
@@ -49,22 +50,33 @@ struct ck_thread {
 struct ck_file {
 	struct ck_obj obj;
 	struct ckpt_rec_file rec;
-	char *path;
+	char *path; /* NULL for CKPT_FILE_SHM */
+	struct ck_shmem *shmem; /* CKPT_FILE_SHM */
 	pid_t dump_pid; /* checkpoint: where it was first seen, for kcmp */
 	int dump_fd;
 };
 
-/* A shared memory object (OBJ_SHMEM) */
+/* A shared memory object (OBJ_SHMEM): shared anonymous memory, a memfd, a
+ * file of /dev/shm or a System V segment (res/shmem.c, res/sysvshm.c) */
 struct ck_shmem {
 	struct ck_obj obj;
-	struct ckpt_rec_shmem rec;
+	struct ckpt_rec_shmem rec; /* what every kind has; the kind's record repeats it */
+	struct ckpt_rec_shm_file file; /* CKPT_SHMEM_MEMFD, CKPT_SHMEM_FILE */
+	struct ckpt_rec_sysv_shm sysv; /* CKPT_SHMEM_SYSV */
+	char *name; /* the memfd's name or the file's path */
+	pid_t first_pid; /* the process whose section holds its record */
 	int dump_fd; /* checkpoint: a descriptor to read its pages from */
+	bool remove_with_tree; /* checkpoint --kill, SysV: remove it with the tree */
+	int64_t dump_ctime; /* checkpoint, SysV: shm_ctime, to know it again */
+	int ro_fd; /* restart: read-only descriptor, for areas that may not write */
+	int dir_fd; /* restart, named /dev/shm file: its directory, where it is linked */
+	bool created; /* restart: ckpt created it (SysV: the segment exists) */
+	bool committed; /* restart: the tree runs with it; keep it */
 };
-
 struct ck_vma {
 	struct ckpt_rec_vma rec;
 	char *name;
-	struct ck_shmem *shmem; /* CKPT_VMA_SHANON */
+	struct ck_shmem *shmem; /* CKPT_VMA_SHANON, CKPT_VMA_SHM */
 	int src_fd; /* restart: ckpt's descriptor of what it maps, or -1 */
 	uint32_t tmp_prot; /* restart: protection while pages are written */
 };
@@ -89,6 +101,9 @@ enum ck_have {
 
 struct ck_live;
 struct ck_rst;
+
+/* rec.flags of a helper restart adds (core/helpers.c); never in an image */
+#define CK_PROC_HELPER (1U << 31)
 
 struct ck_proc {
 	struct ckpt_rec_proc rec;
@@ -120,8 +135,9 @@ struct ck_proc {
 	struct ck_filter {
 		struct ckpt_seccomp_filter h;
 		uint64_t *insns;
-	} *filters; /* seccomp.count, oldest first */
+	} * filters; /* seccomp.count, oldest first */
 	struct ck_live *live; /* checkpoint only */
+	pid_t forker; /* restart: the helper that forks it, if not its parent */
 	struct ck_rst *rst; /* restart only */
 };
 
@@ -149,9 +165,13 @@ struct ck_live {
 	size_t ndata;
 	unsigned long syscall_ip;
 	unsigned long scratch; /* a page mapped in the process for syscall results */
+	unsigned int seen_pass; /* the last freeze pass that found it as a child */
 };
 
 struct ck_proc *model_find_proc(const struct ck_image *img, pid_t pid);
+/* Appends a zeroed process to img->procs (which may move); NULL if out of
+ * memory. */
+struct ck_proc *model_add_proc(struct ck_image *img);
 void model_release(struct ck_image *img);
 void model_sigqueue_release(struct ck_sigqueue *q);
 int model_sigqueue_add(struct ck_sigqueue *q, const void *info);

@@ -13,11 +13,15 @@
  *     layout has anything. A process's list:
  *       [root: unregister ckpt's rseq area; install the temporaries]
  *       [setsid, if it leads a session]  memory layout      trap 1
- *       fork its children (clone3 with set_tid; each runs its own list)
- *                                                            trap 2
+ *       fork its children (clone3 with set_tid; each runs its own list;
+ *       one a thread forked is forked by that thread, created here, whose
+ *       list forks and traps first)                          trap 2
  *       descriptors, directories, mm fields, signals, threads, timers,
  *       limits, credentials                                  trap 3 (end)
- *     A zombie's list: [setsid], trap, then exit with its status.
+ *     A zombie's list: [setsid], trap, then exit with its status. A
+ *     helper (core/helpers.c) is planned as a zombie that forks the
+ *     processes of its session before its trap, and is reaped by its
+ *     parent's wait4, run by ckpt once it has exited.
  *  5. Create the root with clone3(set_tid) and seize it (PTRACE_O_EXITKILL:
  *     should ckpt die, so does the tree; PTRACE_O_TRACEFORK and CLONE: every
  *     task it creates is seized too). It maps the restorer area, ckpt
@@ -56,7 +60,9 @@
 #include "arch/x86_64/arch.h"
 #include "ckpt.h"
 #include "core/child.h"
+#include "core/helpers.h"
 #include "core/image.h"
+#include "core/pidns.h"
 #include "res/mm.h"
 #include "res/res.h"
 #include "util/fault.h"
@@ -94,9 +100,10 @@ static char proc_state(pid_t pid, char *comm, size_t len)
 	return st.state;
 }
 
-/* A saved PID must be free. One held by a zombie about to be reaped (the
- * original, just killed by `checkpoint --kill`) is waited for briefly. */
-static int check_pid_free(pid_t pid)
+/* A saved PID (or thread ID, what) must be free. One held by a zombie about
+ * to be reaped (the original, just killed by `checkpoint --kill`) is waited
+ * for briefly. */
+static int check_pid_free(pid_t pid, const char *what)
 {
 	for (int waited = 0;; waited += 10) {
 		struct timespec ts = { 0, 10 * 1000000 };
@@ -105,9 +112,10 @@ static int check_pid_free(pid_t pid)
 
 		if (kill(pid, 0) && errno == ESRCH)
 			return 0;
+		/* no state: it went away between the two looks */
 		state = proc_state(pid, comm, sizeof(comm));
-		if ((state != 'Z' && state != 'X') || waited >= ZOMBIE_WAIT_MS) {
-			log_err("pid %d: the pid is in use by '%s'", pid, comm);
+		if ((state && state != 'Z' && state != 'X') || waited >= ZOMBIE_WAIT_MS) {
+			log_err("%s %d: the %s is in use by '%s'", what, pid, what, comm);
 			return -EEXIST;
 		}
 		nanosleep(&ts, NULL);
@@ -140,8 +148,11 @@ static int spool_if_needed(struct ck_image *img, struct img_stream *s, int *ret_
 	bool held = false;
 	int fd;
 
-	for (uint32_t i = 0; i < img->nprocs && !held; i++)
+	for (uint32_t i = 0; i < img->nprocs && !held; i++) {
 		held = pid_held_by_live_process(img->procs[i].rec.pid);
+		for (uint32_t t = 1; t < img->procs[i].nthreads && !held; t++)
+			held = pid_held_by_live_process(img->procs[i].threads[t].rec.tid);
+	}
 	if (!held || fstat(s->fd, &st) || S_ISREG(st.st_mode))
 		return 0;
 	fd = open(dir && *dir ? dir : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
@@ -178,8 +189,10 @@ static int check(struct rst_ctx *ctx)
 {
 	for (uint32_t i = 0; i < ctx->img->nprocs; i++) {
 		struct ck_proc *p = &ctx->img->procs[i];
-		int err = check_pid_free(p->rec.pid);
+		int err = check_pid_free(p->rec.pid, "pid");
 
+		for (uint32_t t = 1; t < p->nthreads && !err; t++)
+			err = check_pid_free(p->threads[t].rec.tid, "tid");
 		for (size_t k = 0; res_table[k] && !err && !is_zombie(p); k++)
 			if (res_table[k]->check)
 				err = res_table[k]->check(ctx, p);
@@ -218,6 +231,10 @@ static int prepare(struct rst_ctx *ctx)
 			return -ENOMEM;
 		p->rst->list = -1;
 		p->rst->parent = i ? model_find_proc(ctx->img, p->rec.ppid) : NULL;
+		p->rst->forker = p->forker ? model_find_proc(ctx->img, p->forker) : p->rst->parent;
+		for (uint32_t t = 1; p->rec.parent_tid && t < p->rst->parent->nthreads; t++)
+			if (p->rst->parent->threads[t].rec.tid == p->rec.parent_tid)
+				p->rst->parent->threads[t].st.forks = true;
 		if (is_zombie(p))
 			continue;
 		for (size_t k = 0; res_table[k] && !err; k++)
@@ -281,14 +298,23 @@ static int plan_temporaries(struct rst_ctx *ctx)
 	return err;
 }
 
-/* clone3 of a child process (or zombie), which runs its own list. */
+static bool is_helper(const struct ck_proc *p)
+{
+	return p->rec.flags & CK_PROC_HELPER;
+}
+
+/* clone3 of a child process (or zombie), which runs its own list. A helper
+ * forks its processes as children of its own parent (which clone3 wants
+ * without an exit signal: the child gets the helper's, SIGCHLD). */
 static int plan_fork(struct rst_ctx *ctx, const struct ck_proc *child)
 {
 	struct blob_plan *bp = &ctx->plan;
 	int32_t pid = child->rec.pid;
 	int64_t tid_off = plan_data(bp, &pid, sizeof(pid));
+	bool by_helper = child->rst->forker != child->rst->parent;
 	struct clone_args args = {
-		.exit_signal = SIGCHLD,
+		.flags = by_helper ? CLONE_PARENT : 0,
+		.exit_signal = by_helper ? 0 : SIGCHLD,
 		.stack_size = PLAN_STACK_SIZE,
 		.set_tid = (uint64_t)tid_off,
 		.set_tid_size = 1,
@@ -304,6 +330,21 @@ static int plan_fork(struct rst_ctx *ctx, const struct ck_proc *child)
 			 "create process %d", pid);
 }
 
+/* Forks the children of p that thread tid forked (0: the main thread), or
+ * every process a helper p forks. */
+static int plan_forks(struct rst_ctx *ctx, const struct ck_proc *p, pid_t tid)
+{
+	int err = 0;
+
+	for (uint32_t i = 0; i < ctx->img->nprocs && !err; i++) {
+		const struct ck_proc *c = &ctx->img->procs[i];
+
+		if (c->rst->forker == p && (is_helper(p) || c->rec.parent_tid == tid))
+			err = plan_fork(ctx, c);
+	}
+	return err;
+}
+
 static int plan_zombie(struct rst_ctx *ctx, struct ck_proc *p)
 {
 	struct blob_plan *bp = &ctx->plan;
@@ -312,6 +353,8 @@ static int plan_zombie(struct rst_ctx *ctx, struct ck_proc *p)
 
 	if (p->rec.sid == p->rec.pid)
 		err = plan_call(bp, 0, 0, SYS_setsid, 0, 0, 0, 0, 0, 0, "lead a session");
+	if (!err && is_helper(p))
+		err = plan_forks(ctx, p, 0);
 	if (!err)
 		err = plan_trap(bp, "zombie waits");
 	if (err)
@@ -346,9 +389,10 @@ static int plan_zombie(struct rst_ctx *ctx, struct ck_proc *p)
 }
 
 /*
- * A thread of the process: its own list (the per-thread hooks, then the
- * final ones) and the clone3 that starts it, on its process's list. It
- * shares everything else with the main thread.
+ * A thread of the process: its own list (the children it forked, if any,
+ * and a trap; the per-thread hooks, then the final ones) and the clone3
+ * that starts it, on its process's list. It shares everything else with
+ * the main thread.
  */
 static int plan_thread(struct rst_ctx *ctx, struct ck_proc *p, struct ck_thread *t)
 {
@@ -369,7 +413,14 @@ static int plan_thread(struct rst_ctx *ctx, struct ck_proc *p, struct ck_thread 
 		return list;
 	t->st.list = list;
 	plan_use_list(bp, (size_t)list);
-	err = plan_thread_hooks(ctx, p, t, false);
+	err = 0;
+	if (t->st.forks) {
+		err = plan_forks(ctx, p, tid);
+		if (!err)
+			err = plan_trap(bp, "children forked");
+	}
+	if (!err)
+		err = plan_thread_hooks(ctx, p, t, false);
 	if (!err)
 		err = plan_thread_hooks(ctx, p, t, true);
 	plan_use_list(bp, main_list);
@@ -409,9 +460,13 @@ static int plan_process(struct rst_ctx *ctx, struct ck_proc *p)
 		err = plan_phase(ctx, p, PLAN_MEMORY);
 	if (!err)
 		err = plan_trap(bp, "memory mapped");
-	for (uint32_t i = 0; i < ctx->img->nprocs && !err; i++)
-		if (ctx->img->procs[i].rst->parent == p)
-			err = plan_fork(ctx, &ctx->img->procs[i]);
+	/* children forked by other threads than the main one are forked by
+	 * that thread (their parent is the thread), created first */
+	for (uint32_t i = 1; i < p->nthreads && !err; i++)
+		if (p->threads[i].st.forks)
+			err = plan_thread(ctx, p, &p->threads[i]);
+	if (!err)
+		err = plan_forks(ctx, p, 0);
 	if (!err)
 		err = plan_trap(bp, "children forked");
 	if (err)
@@ -424,7 +479,8 @@ static int plan_process(struct rst_ctx *ctx, struct ck_proc *p)
 	err = plan_call(bp, BLOB_MAY_FAIL, (1U << 0) | (1U << 2), SYS_rt_sigtimedwait, set_off, 0,
 			ts_off, 8, 0, 0, "forget SIGCHLD");
 	for (uint32_t i = 1; i < p->nthreads && !err; i++)
-		err = plan_thread(ctx, p, &p->threads[i]);
+		if (!p->threads[i].st.forks)
+			err = plan_thread(ctx, p, &p->threads[i]);
 	if (!err)
 		err = plan_phase(ctx, p, PLAN_SETUP);
 	if (!err)
@@ -864,6 +920,8 @@ static int set_groups(struct restart *rs)
 				pgid = 0;
 			else if (pgid == root->rec.pgid && !model_find_proc(rs->img, pgid))
 				pgid = getpgrp();
+			if (!pgid && !leader)
+				continue; /* ckpt's group, outside its pid namespace: in it already */
 			err = blob_remote(rs, &p->threads[0], &ret, SYS_setpgid, 0, pgid);
 			if (!err && ret)
 				err = (int)ret;
@@ -925,10 +983,28 @@ static int finish(struct restart *rs, struct ck_proc *p)
 	return 0;
 }
 
+/* A helper has exited: its parent reaps it before it runs again. */
+static int reap_helper(struct restart *rs, const struct ck_proc *h)
+{
+	struct ck_proc *parent = (struct ck_proc *)h->rst->parent;
+	long ret;
+	int err = blob_remote(rs, &parent->threads[0], &ret, SYS_wait4, h->rec.pid, 0);
+
+	if (!err && ret != h->rec.pid)
+		err = ret < 0 ? (int)ret : -EIO;
+	if (err)
+		log_err("pid %d: cannot reap the helper %d: %s", parent->rec.pid, h->rec.pid,
+			strerror(-err));
+	return err;
+}
+
 static int restore(struct restart *rs)
 {
 	struct ck_image *img = rs->img;
-	int err = check(&rs->ctx);
+	int err = helpers_add(img);
+
+	if (!err)
+		err = check(&rs->ctx);
 
 	if (!err)
 		err = prepare(&rs->ctx);
@@ -943,9 +1019,14 @@ static int restore(struct restart *rs)
 	if (!err)
 		err = release_forks(rs, img->nprocs);
 	/* 7. groups, then zombies go */
-	for (uint32_t i = 0; i < img->nprocs && !err; i++)
-		err = wait_trap(rs, &img->procs[i].threads[0],
-				is_zombie(&img->procs[i]) ? 1 : TRAP_FORKED);
+	for (uint32_t i = 0; i < img->nprocs && !err; i++) {
+		struct ck_proc *p = &img->procs[i];
+
+		err = wait_trap(rs, &p->threads[0], is_zombie(p) ? 1 : TRAP_FORKED);
+		for (uint32_t t = 1; t < p->nthreads && !err && !is_zombie(p); t++)
+			if (p->threads[t].st.forks)
+				err = wait_trap(rs, &p->threads[t], 1);
+	}
 	if (!err)
 		err = set_groups(rs);
 	for (uint32_t i = 0; i < img->nprocs && !err; i++) {
@@ -957,16 +1038,23 @@ static int restore(struct restart *rs)
 		err = cont(z);
 		if (!err)
 			err = wait_exit(rs, z);
+		if (!err && is_helper(&img->procs[i]))
+			err = reap_helper(rs, &img->procs[i]);
 	}
 	/* 8. to the end of every list */
-	for (uint32_t i = 0; i < img->nprocs && !err; i++)
-		if (!is_zombie(&img->procs[i]))
-			err = cont(&img->procs[i].threads[0]);
 	for (uint32_t i = 0; i < img->nprocs && !err; i++) {
 		struct ck_proc *p = &img->procs[i];
 
 		for (uint32_t t = 0; t < p->nthreads && !err && !is_zombie(p); t++)
-			err = wait_trap(rs, &p->threads[t], t ? 1 : TRAP_END);
+			if (t == 0 || p->threads[t].st.forks)
+				err = cont(&p->threads[t]);
+	}
+	for (uint32_t i = 0; i < img->nprocs && !err; i++) {
+		struct ck_proc *p = &img->procs[i];
+
+		for (uint32_t t = 0; t < p->nthreads && !err && !is_zombie(p); t++)
+			err = wait_trap(rs, &p->threads[t],
+					t ? 1 + p->threads[t].st.forks : TRAP_END);
 	}
 	if (!err && fault_hit("restart-finish"))
 		err = -EIO;
@@ -992,7 +1080,8 @@ static void kill_all(struct restart *rs)
 		if (t->st.created && !t->st.exited)
 			kill(t->rt.tid, SIGKILL);
 	}
-	/* the tracer hears of every death; the root is also its child */
+	/* the tracer hears of every death; the root is also its child. A task
+	 * just forked, not seen yet, shows up stopped: it goes too. */
 	for (;;) {
 		int status;
 		pid_t tid = waitpid(-1, &status, __WALL);
@@ -1001,6 +1090,8 @@ static void kill_all(struct restart *rs)
 			continue;
 		if (tid < 0)
 			break;
+		if (WIFSTOPPED(status))
+			kill(tid, SIGKILL);
 	}
 }
 
@@ -1035,7 +1126,9 @@ int ckpt_restart(int in_fd, unsigned int flags, pid_t *ret_pid)
 	struct img_reader r;
 	int err, spool = -1;
 
-	if (flags)
+	if (flags & CKPT_RESTART_PIDNS)
+		return ckpt_restart_pidns(in_fd, flags, ret_pid, NULL);
+	if (flags & ~RESTART_IN_PIDNS)
 		return -EINVAL;
 	err = img_stream_read_fd(&s, in_fd);
 	if (err)
@@ -1048,6 +1141,8 @@ int ckpt_restart(int in_fd, unsigned int flags, pid_t *ret_pid)
 	plan_init(&rs.ctx.plan);
 	raise_nofile();
 	err = image_read_meta(&r, &img);
+	if (!err && (flags & RESTART_IN_PIDNS))
+		err = pidns_check_image(&img);
 	if (!err)
 		err = spool_if_needed(&img, &s, &spool);
 	if (!err)

@@ -338,6 +338,10 @@ const char *img_rec_name(uint32_t type)
 		return "shmem";
 	case CKPT_REC_MM_DROP:
 		return "mm-drop";
+	case CKPT_REC_SHM_FILE:
+		return "shm-file";
+	case CKPT_REC_SYSV_SHM:
+		return "sysv-shm";
 	case CKPT_REC_SIGACTIONS:
 		return "sigactions";
 	case CKPT_REC_SIGPENDING:

@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 #include <string.h>
@@ -91,6 +92,7 @@ int remote_seize(struct remote_task *t, pid_t tid, unsigned int options)
 	err = arch_get_regs(tid, &t->regs);
 	if (err)
 		return err;
+	t->regs_changed = arch_undo_stop_eintr(&t->regs);
 	if (ptrace(PTRACE_GETSIGMASK, tid, sizeof(t->sigmask), &t->sigmask))
 		return -errno;
 	return 0;
@@ -110,9 +112,10 @@ int remote_wait_stop(struct remote_task *t, int *ret_sig)
 	return 0;
 }
 
-/* Resumes with req and waits for a syscall stop, holding back signals that
- * interfere (only unblockable ones can). */
-static int run_to_syscall_stop(struct remote_task *t, int req)
+/* Resumes with req (again after any other stop) until the task stops
+ * with sig, holding back signals that interfere (only unblockable ones
+ * can: kept for the release). */
+static int run_to_stop(struct remote_task *t, int req, int sig)
 {
 	for (;;) {
 		int status, err;
@@ -126,12 +129,30 @@ static int run_to_syscall_stop(struct remote_task *t, int req)
 			t->seized = false;
 			return -ESRCH;
 		}
-		if (WSTOPSIG(status) == (SIGTRAP | 0x80))
+		if (status >> 16 == 0 && WSTOPSIG(status) == sig)
 			return 0;
 		if (status >> 16 == 0)
 			t->reinject_sig = WSTOPSIG(status);
-		req = PTRACE_SYSCALL;
 	}
+}
+
+/* Syscall entry or exit (PTRACE_O_TRACESYSGOOD marks the stop). */
+static int run_to_syscall_stop(struct remote_task *t)
+{
+	return run_to_stop(t, PTRACE_SYSCALL, SIGTRAP | 0x80);
+}
+
+/* Blocks every signal for the syscalls ckpt runs in the task. */
+static int block_all(struct remote_task *t)
+{
+	uint64_t all = ~0ULL;
+
+	if (t->mask_changed)
+		return 0;
+	if (ptrace(PTRACE_SETSIGMASK, t->tid, sizeof(all), &all))
+		return -errno;
+	t->mask_changed = true;
+	return 0;
 }
 
 int remote_syscall(struct remote_task *t, long *ret, long nr, long a1, long a2, long a3, long a4,
@@ -139,29 +160,56 @@ int remote_syscall(struct remote_task *t, long *ret, long nr, long a1, long a2, 
 {
 	const long args[6] = { a1, a2, a3, a4, a5, a6 };
 	struct user_regs_struct r = t->regs;
-	int err;
+	int err = block_all(t);
 
-	if (!t->mask_changed) {
-		uint64_t all = ~0ULL;
-
-		if (ptrace(PTRACE_SETSIGMASK, t->tid, sizeof(all), &all))
-			return -errno;
-		t->mask_changed = true;
-	}
+	if (err)
+		return err;
 	arch_setup_syscall(&r, t->syscall_ip, nr, args);
 	err = arch_set_regs(t->tid, &r);
 	if (err)
 		return err;
 	t->regs_changed = true;
-	err = run_to_syscall_stop(t, PTRACE_SYSCALL);
+	err = run_to_syscall_stop(t);
 	if (!err)
-		err = run_to_syscall_stop(t, PTRACE_SYSCALL);
+		err = run_to_syscall_stop(t);
 	if (!err)
 		err = arch_get_regs(t->tid, &r);
 	if (err)
 		return err;
 	*ret = arch_syscall_result(&r);
 	return 0;
+}
+
+int remote_batch(struct remote_task *t, unsigned long area, size_t len,
+		 const struct remote_call *calls, size_t n, long *rets)
+{
+	size_t code_off = (n * sizeof(long) + 15) & ~(size_t)15, size = code_off;
+	struct user_regs_struct r = t->regs;
+	uint8_t *buf;
+	int err;
+
+	if (code_off + n * ARCH_CALL_CODE_MAX + 1 > len)
+		return -E2BIG;
+	buf = calloc(1, len);
+	if (!buf)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		size += arch_emit_syscall(buf + size, calls[i].nr, calls[i].args,
+					  area + i * sizeof(long));
+	size += arch_emit_trap(buf + size);
+	err = block_all(t);
+	if (!err)
+		err = remote_write(t->tid, area, buf, size);
+	free(buf);
+	if (err)
+		return err;
+	arch_setup_call(&r, area + code_off);
+	err = arch_set_regs(t->tid, &r);
+	if (err)
+		return err;
+	t->regs_changed = true;
+	err = run_to_stop(t, PTRACE_CONT, SIGTRAP); /* the int3 */
+	return err ? err : remote_read(t->tid, area, rets, n * sizeof(long));
 }
 
 /* Passes the thread through get_signal() once more; returns the signal
@@ -278,7 +326,7 @@ int remote_probe_restart(struct remote_task *t, char *ret_stack, size_t len)
 	if (err)
 		return err;
 	t->regs_changed = true;
-	err = run_to_syscall_stop(t, PTRACE_SYSCALL); /* entry */
+	err = run_to_syscall_stop(t); /* entry */
 	if (err)
 		return err;
 	if (ptrace(PTRACE_SYSCALL, t->tid, 0, 0))

@@ -41,6 +41,16 @@ int remote_wait_stop(struct remote_task *t, int *ret_sig);
 /* Runs nr(args...) in the task; the result (or -errno) goes to *ret. */
 int remote_syscall(struct remote_task *t, long *ret, long nr, long a1, long a2, long a3, long a4,
 		   long a5, long a6);
+/* Runs n syscalls one after the other in the task, with one stop: their
+ * code and results go to [area, area + len) of the task, which must be
+ * writable and executable. Each result (or -errno) goes to rets[i].
+ * -E2BIG when they do not fit. */
+struct remote_call {
+	long nr;
+	long args[6];
+};
+int remote_batch(struct remote_task *t, unsigned long area, size_t len,
+		 const struct remote_call *calls, size_t n, long *rets);
 /* Puts registers and signal mask back and detaches. The task continues
  * exactly where it was; a signal that came meanwhile is delivered. */
 int remote_release(struct remote_task *t);

@@ -3,9 +3,12 @@
  *
  * Handled: regular files and directories (path, access mode, flags,
  * offset, close-on-exec, at any descriptor number, shared descriptions kept
- * shared), and the stateless character devices null, zero, full, random and
- * urandom. A terminal, pipe or socket on descriptor 0, 1 or 2 is external:
- * restart connects the descriptor of the same number of the restarting ckpt.
+ * shared), the stateless character devices null, zero, full, random and
+ * urandom, and shared memory objects (memfds, files of /dev/shm: their
+ * contents are an object of shmem.c, which restart creates; each open
+ * description of one is opened again from it). A terminal, pipe or socket
+ * on descriptor 0, 1 or 2 is external: restart connects the descriptor of
+ * the same number of the restarting ckpt.
  * Everything else is refused at checkpoint, naming the descriptor and kind.
  *
  * At restart ckpt opens each description once; the new processes inherit
@@ -22,6 +25,7 @@
 #include <unistd.h>
 #include <linux/kcmp.h>
 #include "res/res.h"
+#include "res/shmem.h"
 #include "util/io.h"
 #include "util/log.h"
 
@@ -134,7 +138,9 @@ static int collect_one(struct dump_ctx *ctx, struct ck_proc *p, int fd)
 	struct stat st;
 	struct ck_file *f;
 	struct same_file same = { .pid = p->rec.pid, .fd = fd };
+	struct ck_shmem *shm = NULL;
 	const char *kind;
+	uint32_t shm_kind;
 	int err, ftype;
 
 	snprintf(link, sizeof(link), "/proc/%d/fd/%d", p->rec.pid, fd);
@@ -172,19 +178,27 @@ static int collect_one(struct dump_ctx *ctx, struct ck_proc *p, int fd)
 		return refuse(p, fd, kind, "not supported");
 	if (target[0] != '/')
 		return refuse(p, fd, kind, "not supported");
-	if (!strncmp(target, "/memfd:", 7))
-		return refuse(p, fd, "memfd", "not supported");
 	if (fi.has_locks)
 		return refuse(p, fd, target, "file locks are not supported");
 	if (fi.flags & O_ASYNC)
 		return refuse(p, fd, target, "O_ASYNC signal-driven I/O is not supported");
+	shm_kind = shmem_kind_of(target, &st);
+	if (shm_kind) {
+		char what[32];
+
+		snprintf(what, sizeof(what), "fd %d", fd);
+		err = shmem_collect(ctx, p, link, shm_kind, what, &shm);
+		if (err)
+			return err;
+		ftype = CKPT_FILE_SHM;
+	}
 
 	f = (struct ck_file *)objhash_find(&ctx->img->objs, OBJ_FILE, st.st_dev, st.st_ino,
 					   is_same_file, &same);
 	if (!f) {
-		char *path;
+		char *path = NULL;
 
-		err = res_link_path(link, &path, NULL);
+		err = shm ? 0 : res_link_path(link, &path, NULL);
 		if (err == -ENOENT)
 			return refuse(p, fd, target,
 				      "file was deleted or is not reachable from ckpt's root");
@@ -196,6 +210,7 @@ static int collect_one(struct dump_ctx *ctx, struct ck_proc *p, int fd)
 			return -ENOMEM;
 		}
 		f->path = path;
+		f->shmem = shm;
 		f->dump_pid = p->rec.pid;
 		f->dump_fd = fd;
 		f->obj.key[0] = st.st_dev;
@@ -205,7 +220,7 @@ static int collect_one(struct dump_ctx *ctx, struct ck_proc *p, int fd)
 		f->rec.pos = fi.pos;
 		f->rec.rdev = ftype == CKPT_FILE_CHR ? st.st_rdev : 0;
 		f->rec.mode = st.st_mode;
-		f->rec.path_len = strlen(path);
+		f->rec.path_len = path ? strlen(path) : 0;
 		err = objhash_add(&ctx->img->objs, &f->obj);
 		if (err) {
 			release_file(&f->obj);
@@ -246,6 +261,7 @@ static int write_rec(struct img_writer *w, struct ck_image *img, struct ck_proc 
 			};
 
 			f->rec.id = f->obj.id;
+			f->rec.obj_id = f->shmem ? f->shmem->obj.id : 0;
 			err = img_write_rec(w, CKPT_REC_FILE, iov, 2);
 			if (err)
 				return err;
@@ -262,24 +278,34 @@ static int read_file(struct ck_image *img, uint32_t type, const void *data, uint
 {
 	const struct ckpt_rec_file *r = data;
 	const char *path = (const char *)(r + 1);
+	struct ck_shmem *shm = NULL;
 	struct ck_file *f;
 	int err;
 
 	err = res_check_len(type, len, sizeof(*r), len >= sizeof(*r) ? r->path_len : 0);
 	if (err)
 		return err;
-	if (r->kind < CKPT_FILE_REG || r->kind > CKPT_FILE_CHR || !r->path_len || path[0] != '/' ||
-	    memchr(path, 0, r->path_len) || r->flags & ~OPEN_FLAGS_KEPT)
+	if (r->kind < CKPT_FILE_REG || r->kind > CKPT_FILE_SHM || r->flags & ~OPEN_FLAGS_KEPT ||
+	    (r->kind == CKPT_FILE_SHM) != !r->path_len || (r->kind == CKPT_FILE_SHM) != !!r->obj_id ||
+	    (r->path_len && (path[0] != '/' || memchr(path, 0, r->path_len))))
 		return res_bad(type, "is malformed");
 	if (r->kind == CKPT_FILE_CHR && !mem_device(r->rdev))
 		return res_bad(type, "names an unsupported device");
+	if (r->kind == CKPT_FILE_SHM) {
+		struct ck_obj *o = objhash_by_id(&img->objs, r->obj_id);
+
+		shm = o && o->kind == OBJ_SHMEM ? (struct ck_shmem *)o : NULL;
+		if (!shm || shm->rec.kind == CKPT_SHMEM_ANON)
+			return res_bad(type, "refers to an unknown shared memory object");
+	}
 	f = new_file();
 	if (!f)
 		return -ENOMEM;
 	f->rec = *r;
 	f->obj.id = r->id;
-	f->path = res_strndup(path, r->path_len);
-	if (!f->path) {
+	f->shmem = shm;
+	f->path = r->path_len ? res_strndup(path, r->path_len) : NULL;
+	if (r->path_len && !f->path) {
 		release_file(&f->obj);
 		return -ENOMEM;
 	}
@@ -338,34 +364,40 @@ static int check(struct rst_ctx *ctx, struct ck_proc *p)
 
 static int open_file(struct ck_proc *p, int fd, struct ck_file *f)
 {
+	const char *name = !f->shmem	   ? f->path
+			   : f->shmem->name ? f->shmem->name
+					    : "System V shared memory";
 	struct stat st;
 	int ofd, err;
 	bool ok;
 
-	ofd = open(f->path, f->rec.flags | O_CLOEXEC | O_NOCTTY);
+	if (f->shmem)
+		ofd = shmem_reopen(f->shmem, f->rec.flags); /* created by shmem.c's prepare */
+	else
+		ofd = open(f->path, f->rec.flags | O_CLOEXEC | O_NOCTTY);
 	if (ofd < 0) {
-		err = -errno;
-		log_err("pid %d fd %d: cannot reopen '%s': %s", p->rec.pid, fd, f->path,
-			strerror(errno));
+		err = f->shmem ? ofd : -errno;
+		log_err("pid %d fd %d: cannot reopen '%s': %s", p->rec.pid, fd, name,
+			strerror(-err));
 		return err;
 	}
 	if (fstat(ofd, &st)) {
 		err = -errno;
 		goto out_close;
 	}
-	ok = f->rec.kind == CKPT_FILE_REG   ? S_ISREG(st.st_mode)
+	ok = f->rec.kind == CKPT_FILE_REG || f->rec.kind == CKPT_FILE_SHM ? S_ISREG(st.st_mode)
 	     : f->rec.kind == CKPT_FILE_DIR ? S_ISDIR(st.st_mode)
 					    : S_ISCHR(st.st_mode) && st.st_rdev == f->rec.rdev;
 	if (!ok) {
 		log_err("pid %d fd %d: '%s' is no longer the kind of file it was", p->rec.pid, fd,
-			f->path);
+			name);
 		err = -ESTALE;
 		goto out_close;
 	}
 	if (f->rec.kind != CKPT_FILE_CHR && !(f->rec.flags & O_PATH) &&
 	    lseek(ofd, (off_t)f->rec.pos, SEEK_SET) < 0) {
 		err = -errno;
-		log_err("pid %d fd %d: cannot seek '%s' to %llu: %s", p->rec.pid, fd, f->path,
+		log_err("pid %d fd %d: cannot seek '%s' to %llu: %s", p->rec.pid, fd, name,
 			(unsigned long long)f->rec.pos, strerror(errno));
 		goto out_close;
 	}
@@ -441,7 +473,13 @@ static void show(struct show_ctx *s, struct ck_image *img, struct ck_proc *p)
 		if (!d->file) {
 			show_str(s, "external", ext[d->rec.ext_kind <= 4 ? d->rec.ext_kind : 0]);
 		} else {
-			show_str(s, "path", d->file->path);
+			if (d->file->shmem) {
+				show_u64(s, "shm", d->file->shmem->obj.id);
+				if (d->file->shmem->name)
+					show_str(s, "name", d->file->shmem->name);
+			} else {
+				show_str(s, "path", d->file->path);
+			}
 			show_str(s, "access", access_name(d->file->rec.flags));
 			if (d->file->rec.flags & O_APPEND)
 				show_bool(s, "append", true);

@@ -6,7 +6,10 @@
  * Checkpoint lists the areas from smaps and finds the pages worth saving
  * with PAGEMAP_SCAN: present or swapped private pages, never the zero page
  * and never file pages nobody wrote to (those stay in the file). Shared
- * anonymous memory is an object of its own, saved once through its file.
+ * memory (shared anonymous memory, memfds, files of /dev/shm, System V
+ * segments) is an object of its own, saved once (shmem.c); its areas refer
+ * to it, and private areas of it store the pages they wrote, as private
+ * file mappings do.
  * Special mappings (vdso, vvar) are never copied: restart moves the new
  * process's own into place, which is right as long as the kernel is the
  * same (sizes are checked).
@@ -25,14 +28,15 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 #include <linux/prctl.h>
 #include "arch/x86_64/arch.h"
 #include "res/mm.h"
 #include "res/res.h"
+#include "res/shmem.h"
 #include "util/compat.h"
 #include "util/io.h"
 #include "util/log.h"
@@ -50,100 +54,15 @@ static unsigned long page_size(void)
 
 /* ---- checkpoint ---- */
 
-static void release_shmem(struct ck_obj *obj)
+/* The shared memory object behind the area. */
+static int collect_shm(struct dump_ctx *ctx, struct ck_proc *p, const struct proc_vma *pv,
+		       struct ck_vma *v, uint32_t kind)
 {
-	struct ck_shmem *s = (struct ck_shmem *)obj;
+	char link[96], what[64];
 
-	if (s->dump_fd >= 0)
-		close(s->dump_fd);
-	if (obj->fd >= 0)
-		close(obj->fd);
-	free(s);
-}
-
-static struct ck_shmem *new_shmem(void)
-{
-	struct ck_shmem *s = calloc(1, sizeof(*s));
-
-	if (s) {
-		s->obj.kind = OBJ_SHMEM;
-		s->obj.fd = -1;
-		s->obj.release = release_shmem;
-		s->dump_fd = -1;
-	}
-	return s;
-}
-
-/* Data ranges of a shmem file: calls fn for each [off, end). */
-static int each_data_range(int fd, uint64_t size, int (*fn)(void *arg, uint64_t off, uint64_t end),
-			   void *arg)
-{
-	off_t pos = 0;
-
-	while ((uint64_t)pos < size) {
-		off_t data = lseek(fd, pos, SEEK_DATA), hole;
-		int err;
-
-		if (data < 0)
-			return errno == ENXIO ? 0 : -errno;
-		hole = lseek(fd, data, SEEK_HOLE);
-		if (hole < 0)
-			return -errno;
-		if ((uint64_t)hole > size)
-			hole = (off_t)size;
-		err = fn(arg, (uint64_t)data, (uint64_t)hole);
-		if (err)
-			return err;
-		pos = hole;
-	}
-	return 0;
-}
-
-static int count_range(void *arg, uint64_t off, uint64_t end)
-{
-	*(uint64_t *)arg += (end - off) / page_size();
-	return 0;
-}
-
-static int collect_shmem(struct dump_ctx *ctx, struct ck_proc *p, struct ck_vma *v,
-			 const struct proc_vma *pv)
-{
-	uint64_t dev = makedev(pv->dev_major, pv->dev_minor);
-	struct ck_shmem *s = (struct ck_shmem *)objhash_find(&ctx->img->objs, OBJ_SHMEM, dev,
-							     pv->ino, NULL, NULL);
-	char path[96];
-	struct stat st;
-	int err;
-
-	if (s) {
-		v->shmem = s;
-		return 0;
-	}
-	s = new_shmem();
-	if (!s)
-		return -ENOMEM;
-	snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", p->rec.pid, pv->start, pv->end);
-	s->dump_fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (s->dump_fd < 0 || fstat(s->dump_fd, &st)) {
-		err = -errno;
-		log_err("pid %d: shared memory at 0x%lx: cannot open it: %s", p->rec.pid, pv->start,
-			strerror(errno));
-		release_shmem(&s->obj);
-		return err;
-	}
-	s->obj.key[0] = dev;
-	s->obj.key[1] = pv->ino;
-	s->rec.kind = CKPT_SHMEM_ANON;
-	s->rec.size = (uint64_t)st.st_size;
-	err = each_data_range(s->dump_fd, s->rec.size, count_range, &s->rec.npages);
-	if (!err)
-		err = objhash_add(&ctx->img->objs, &s->obj);
-	if (err) {
-		release_shmem(&s->obj);
-		return err;
-	}
-	v->shmem = s;
-	return 0;
+	snprintf(link, sizeof(link), "/proc/%d/map_files/%lx-%lx", p->rec.pid, pv->start, pv->end);
+	snprintf(what, sizeof(what), "memory 0x%lx-0x%lx", pv->start, pv->end);
+	return shmem_collect(ctx, p, link, kind, what, &v->shmem);
 }
 
 static int refuse_vma(struct ck_proc *p, const struct proc_vma *pv, const char *why)
@@ -204,6 +123,10 @@ static int classify(struct dump_ctx *ctx, struct ck_proc *p, const struct proc_v
 		v->name = strdup(name);
 		return v->name ? 0 : -ENOMEM;
 	}
+	if (pv->vmflags & VMF(HT) && name && !strncmp(name, "/memfd:", 7))
+		return refuse_vma(p, pv, "memfd with MFD_HUGETLB: not supported");
+	if (pv->vmflags & VMF(HT) && name && !strncmp(name, "/SYSV", 5))
+		return refuse_vma(p, pv, "System V shared memory with SHM_HUGETLB: not supported");
 	if (pv->vmflags & refused) {
 		for (int f = 0; f < VMF_COUNT; f++)
 			if (pv->vmflags & refused & (1ULL << f)) {
@@ -227,21 +150,32 @@ static int classify(struct dump_ctx *ctx, struct ck_proc *p, const struct proc_v
 			return refuse_vma(p, pv, "unknown shared memory: not supported");
 		v->rec.kind = CKPT_VMA_SHANON;
 		v->rec.pgoff = pv->pgoff;
-		return collect_shmem(ctx, p, v, pv);
+		return collect_shm(ctx, p, pv, v, CKPT_SHMEM_ANON);
 	}
 	if (!name || name[0] != '/') {
 		v->rec.kind = CKPT_VMA_ANON;
 		return 0;
 	}
-	if (!strncmp(name, "/memfd:", 7))
-		return refuse_vma(p, pv, "memfd mappings are not supported");
-	if (!strncmp(name, "/SYSV", 5))
-		return refuse_vma(p, pv, "System V shared memory is not supported");
 	{
 		struct stat st;
+		uint32_t shm_kind;
 
 		snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", p->rec.pid, pv->start,
 			 pv->end);
+		if (stat(path, &st)) {
+			err = -errno;
+			log_err("pid %d: memory 0x%lx: cannot inspect its file: %s", p->rec.pid,
+				pv->start, strerror(errno));
+			return err;
+		}
+		shm_kind = shmem_kind_of(name, &st);
+		if (shm_kind) {
+			v->rec.kind = CKPT_VMA_SHM;
+			v->rec.pgoff = pv->pgoff;
+			if (pv->shared && pv->vmflags & VMF(MW))
+				v->rec.flags |= CKPT_VMA_MAYWRITE;
+			return collect_shm(ctx, p, pv, v, shm_kind);
+		}
 		free(v->name);
 		err = res_link_path(path, &v->name, &st);
 		if (err == -ENOENT)
@@ -464,7 +398,8 @@ static bool same_page(uint64_t a, uint64_t b)
 }
 
 /* The area of q that holds all of v and that v can inherit: anonymous, or
- * the same file at the same offset, private in both, mapped alike. */
+ * the same file or shared memory object at the same offset, private in
+ * both, mapped alike. */
 static const struct ck_vma *same_area(const struct ck_proc *q, const struct ck_vma *v)
 {
 	for (uint32_t i = 0; i < q->nvmas; i++) {
@@ -482,6 +417,9 @@ static const struct ck_vma *same_area(const struct ck_proc *q, const struct ck_v
 		if (v->rec.kind == CKPT_VMA_FILE &&
 		    w->rec.pgoff + (v->rec.start - w->rec.start) == v->rec.pgoff &&
 		    w->rec.fid.dev == v->rec.fid.dev && w->rec.fid.ino == v->rec.fid.ino)
+			return w;
+		if (v->rec.kind == CKPT_VMA_SHM && v->shmem == w->shmem &&
+		    w->rec.pgoff + (v->rec.start - w->rec.start) == v->rec.pgoff)
 			return w;
 		return NULL;
 	}
@@ -684,6 +622,51 @@ static int share_with_parent(struct dump_ctx *ctx, struct ck_proc *p)
 	return 0;
 }
 
+static bool is_sysv(const struct ck_vma *v)
+{
+	return v->rec.kind == CKPT_VMA_SHM && v->shmem && v->shmem->rec.kind == CKPT_SHMEM_SYSV;
+}
+
+static uint64_t page_up(uint64_t n)
+{
+	return (n + page_size() - 1) / page_size() * page_size();
+}
+
+/*
+ * shmat maps a System V segment whole, so its areas come as whole attaches:
+ * from offset 0, contiguous, of one segment, up to its size in pages, all
+ * shared and writable or not alike (the pieces may differ in protection).
+ */
+static bool sysv_attaches_whole(const struct ck_proc *p)
+{
+	for (uint32_t i = 0; i < p->nvmas;) {
+		const struct ck_vma *v = &p->vmas[i];
+		uint64_t want, at = v->rec.start;
+
+		if (!is_sysv(v)) {
+			i++;
+			continue;
+		}
+		want = page_up(v->shmem->rec.size);
+		if (v->rec.pgoff || !want)
+			return false;
+		for (; i < p->nvmas && is_sysv(&p->vmas[i]) && p->vmas[i].shmem == v->shmem &&
+		       p->vmas[i].rec.start == at && p->vmas[i].rec.pgoff == at - v->rec.start &&
+		       at - v->rec.start < want;
+		     i++) {
+			const struct ckpt_rec_vma *r = &p->vmas[i].rec;
+
+			if (!(r->flags & CKPT_VMA_SHARED) ||
+			    (r->flags ^ v->rec.flags) & CKPT_VMA_MAYWRITE)
+				return false;
+			at = r->end;
+		}
+		if (at - v->rec.start != want)
+			return false;
+	}
+	return true;
+}
+
 static int collect(struct dump_ctx *ctx, struct ck_proc *p)
 {
 	const struct proc_maps *maps = &p->live->maps;
@@ -722,11 +705,18 @@ static int collect(struct dump_ctx *ctx, struct ck_proc *p)
 		}
 		p->nvmas++;
 		if (v->rec.kind == CKPT_VMA_ANON ||
-		    (v->rec.kind == CKPT_VMA_FILE && !(v->rec.flags & CKPT_VMA_SHARED)))
+		    ((v->rec.kind == CKPT_VMA_FILE || v->rec.kind == CKPT_VMA_SHM) &&
+		     !(v->rec.flags & CKPT_VMA_SHARED)))
 			err = scan_vma(p, pagemap, v, vec);
 	}
 	close(pagemap);
 	free(vec);
+	if (!err && !sysv_attaches_whole(p)) {
+		log_err("pid %d: a System V shared memory segment is attached in part (pieces "
+			"detached or moved): not supported",
+			p->rec.pid);
+		err = -EOPNOTSUPP;
+	}
 	if (!err)
 		err = share_with_parent(ctx, p);
 	if (!err)
@@ -747,14 +737,7 @@ static int write_rec(struct img_writer *w, struct ck_image *img, struct ck_proc 
 	for (uint32_t i = 0; i < p->nvmas && !err; i++) {
 		struct ck_vma *v = &p->vmas[i];
 
-		if (v->shmem && !v->shmem->obj.written) {
-			v->shmem->rec.id = v->shmem->obj.id;
-			err = img_write_rec1(w, CKPT_REC_SHMEM, &v->shmem->rec,
-					     sizeof(v->shmem->rec));
-			if (err)
-				break;
-			v->shmem->obj.written = true;
-		}
+		/* its object's record is written before (shmem.c) */
 		if (v->shmem)
 			v->rec.obj_id = v->shmem->obj.id;
 		v->rec.name_len = v->name ? (uint32_t)strlen(v->name) : 0;
@@ -829,40 +812,6 @@ static int dump_proc_pages(struct dump_ctx *ctx, struct img_writer *w, struct ck
 	return err;
 }
 
-struct shmem_dump {
-	struct dump_ctx *ctx;
-	struct img_writer *w;
-	struct ck_shmem *s;
-	void *buf;
-};
-
-static int dump_shmem_range(void *arg, uint64_t off, uint64_t end)
-{
-	struct shmem_dump *d = arg;
-	unsigned long ps = page_size();
-
-	for (uint64_t o = off; o < end; o += IO_CHUNK) {
-		uint64_t n = end - o < IO_CHUNK ? end - o : IO_CHUNK;
-		struct ckpt_rec_pages h = {
-			.owner = d->s->obj.id, .kind = CKPT_PAGES_SHMEM, .addr = o, .npages = n / ps
-		};
-		struct iovec iov[2] = { { &h, sizeof(h) }, { d->buf, n } };
-		ssize_t got = pread(d->s->dump_fd, d->buf, n, (off_t)o);
-		int err;
-
-		if (got != (ssize_t)n) {
-			log_err("cannot read shared memory object %u: %s", d->s->obj.id,
-				got < 0 ? strerror(errno) : "short read");
-			return got < 0 ? -errno : -EIO;
-		}
-		err = img_write_rec(d->w, CKPT_REC_PAGES, iov, 2);
-		if (err)
-			return err;
-		d->ctx->img->pages += n / ps;
-	}
-	return 0;
-}
-
 int mm_dump_pages(struct dump_ctx *ctx, struct img_writer *w)
 {
 	void *buf;
@@ -872,13 +821,7 @@ int mm_dump_pages(struct dump_ctx *ctx, struct img_writer *w)
 		return -ENOMEM;
 	/* shared objects first: restart fills (and seals) them before any
 	 * process maps them; then processes in tree order, parents first */
-	for (uint32_t id = 1; !err && id <= ctx->img->objs.count; id++) {
-		struct ck_obj *o = objhash_by_id(&ctx->img->objs, id);
-		struct shmem_dump d = { ctx, w, (struct ck_shmem *)o, buf };
-
-		if (o && o->kind == OBJ_SHMEM)
-			err = each_data_range(d.s->dump_fd, d.s->rec.size, dump_shmem_range, &d);
-	}
+	err = shmem_dump_pages(ctx, w, buf, IO_CHUNK);
 	free(buf);
 	for (uint32_t i = 0; i < ctx->img->nprocs && !err; i++)
 		err = dump_proc_pages(ctx, w, &ctx->img->procs[i]);
@@ -927,13 +870,15 @@ static int read_vma(struct ck_image *img, struct ck_proc *p, uint32_t type, cons
 	if (r->start % ps || r->end % ps || r->start >= r->end || r->end > ARCH_TASK_SIZE_47 ||
 	    r->start < MIN_ADDR || r->pgoff % ps ||
 	    r->prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC) || r->flags & ~CKPT_VMA_FLAGS_ALL ||
-	    r->kind < CKPT_VMA_ANON || r->kind > CKPT_VMA_SPECIAL || r->name_len > MAX_NAME ||
+	    r->kind < CKPT_VMA_ANON || r->kind > CKPT_VMA_SHM || r->name_len > MAX_NAME ||
 	    r->npages > (r->end - r->start) / ps || memchr(r + 1, 0, r->name_len))
 		return res_bad(type, "is malformed");
 	if ((r->kind == CKPT_VMA_FILE || r->kind == CKPT_VMA_SPECIAL ||
 	     r->flags & CKPT_VMA_ANON_NAME) != (r->name_len != 0))
 		return res_bad(type, "lacks or has a stray name");
-	if ((r->kind == CKPT_VMA_SHANON || r->kind == CKPT_VMA_SPECIAL) && r->npages)
+	if ((r->kind == CKPT_VMA_SHANON || r->kind == CKPT_VMA_SPECIAL ||
+	     (r->kind == CKPT_VMA_SHM && r->flags & CKPT_VMA_SHARED)) &&
+	    r->npages)
 		return res_bad(type, "has pages of its own");
 	n = realloc(p->vmas, (p->nvmas + 1) * sizeof(*n));
 	if (!n)
@@ -953,38 +898,17 @@ static int read_vma(struct ck_image *img, struct ck_proc *p, uint32_t type, cons
 		return res_bad(type, "names a relative path");
 	if (r->kind == CKPT_VMA_SPECIAL && v->name[0] != '[')
 		return res_bad(type, "names no special mapping");
-	if (r->kind == CKPT_VMA_SHANON) {
+	if (r->kind == CKPT_VMA_SHANON || r->kind == CKPT_VMA_SHM) {
 		struct ck_obj *o = objhash_by_id(&img->objs, r->obj_id);
+		const struct ck_shmem *s = (const struct ck_shmem *)o;
 
-		if (!o || o->kind != OBJ_SHMEM)
+		if (!o || o->kind != OBJ_SHMEM ||
+		    (s->rec.kind == CKPT_SHMEM_ANON) != (r->kind == CKPT_VMA_SHANON) ||
+		    (s->rec.kind == CKPT_SHMEM_SYSV && !(r->flags & CKPT_VMA_SHARED)))
 			return res_bad(type, "refers to an unknown shared memory object");
 		/* mapping beyond the object's end is legal (mremap can grow the
 		 * area and not the object): those pages fault, as they did */
 		v->shmem = (struct ck_shmem *)o;
-	}
-	return 0;
-}
-
-static int read_shmem(struct ck_image *img, uint32_t type, const void *data, uint32_t len)
-{
-	const struct ckpt_rec_shmem *r = data;
-	struct ck_shmem *s;
-	int err = res_check_len(type, len, sizeof(*r), 0);
-
-	if (err)
-		return err;
-	if (r->kind != CKPT_SHMEM_ANON || !r->size || r->size % page_size() ||
-	    r->size > (1ULL << 46) || r->npages > r->size / page_size())
-		return res_bad(type, "is malformed");
-	s = new_shmem();
-	if (!s)
-		return -ENOMEM;
-	s->rec = *r;
-	s->obj.id = r->id;
-	err = objhash_insert(&img->objs, &s->obj);
-	if (err) {
-		release_shmem(&s->obj);
-		return res_bad(type, "reuses an object id");
 	}
 	return 0;
 }
@@ -1015,8 +939,6 @@ static int read_rec(struct ck_image *img, struct ck_proc *p, struct ck_thread *t
 		    const void *data, uint32_t len)
 {
 	(void)t;
-	if (type == CKPT_REC_SHMEM)
-		return read_shmem(img, type, data, len);
 	if (!p)
 		return res_bad(type, "outside a process");
 	if (type == CKPT_REC_MM)
@@ -1080,6 +1002,8 @@ static int validate(struct ck_image *img, struct ck_proc *p)
 			return -EBADMSG;
 		}
 	}
+	if (!sysv_attaches_whole(p))
+		return res_bad(CKPT_REC_VMA, "attaches a System V segment in part");
 	return validate_inherit(img, p);
 }
 
@@ -1220,27 +1144,6 @@ static int open_mapfile(struct rst_ctx *ctx, struct ck_proc *p, const char *path
 	return 0;
 }
 
-/* Creates the shared anonymous memory object in ckpt, to be inherited. */
-static int create_shmem(struct ck_shmem *s)
-{
-	char path[96];
-	void *m =
-		mmap(NULL, s->rec.size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	int err = 0;
-
-	if (m == MAP_FAILED)
-		return -errno;
-	snprintf(path, sizeof(path), "/proc/self/map_files/%lx-%lx", (unsigned long)m,
-		 (unsigned long)m + s->rec.size);
-	s->obj.fd = open(path, O_RDWR | O_CLOEXEC);
-	if (s->obj.fd < 0)
-		err = -errno;
-	munmap(m, s->rec.size);
-	if (err)
-		log_err("cannot create shared memory object %u: %s", s->obj.id, strerror(-err));
-	return err;
-}
-
 static int prepare(struct rst_ctx *ctx, struct ck_proc *p)
 {
 	int fd, err;
@@ -1259,9 +1162,14 @@ static int prepare(struct rst_ctx *ctx, struct ck_proc *p)
 				v->rec.flags & CKPT_VMA_SHARED && v->rec.flags & CKPT_VMA_MAYWRITE;
 
 			err = open_mapfile(ctx, p, v->name, rw, &fd);
-		} else if (v->rec.kind == CKPT_VMA_SHANON) {
-			err = v->shmem->obj.fd < 0 ? create_shmem(v->shmem) : 0;
-			fd = v->shmem->obj.fd;
+		} else if (v->rec.kind == CKPT_VMA_SHANON ||
+			   (v->rec.kind == CKPT_VMA_SHM && !is_sysv(v))) {
+			/* created by shmem.c, whose prepare runs first */
+			err = shmem_map_fd(v->shmem,
+					   v->rec.kind == CKPT_VMA_SHANON ||
+						   (v->rec.flags & CKPT_VMA_SHARED &&
+						    v->rec.flags & CKPT_VMA_MAYWRITE),
+					   &fd);
 		} else {
 			continue;
 		}
@@ -1365,6 +1273,29 @@ static int plan_clear(struct rst_ctx *ctx, struct ck_proc *p, struct blob_plan *
 	return err;
 }
 
+/*
+ * shmat of the System V segment whose attach starts with area i, at its
+ * address: read-only when the areas may not write, executable when one of
+ * them is (the setup phase then gives each area its own protection).
+ */
+static int plan_attach(struct blob_plan *bp, struct ck_proc *p, uint32_t i)
+{
+	const struct ck_vma *v = &p->vmas[i];
+	uint64_t end = v->rec.start + page_up(v->shmem->rec.size);
+	bool rdonly = !(v->rec.flags & CKPT_VMA_MAYWRITE), exec = false;
+	uint32_t prot;
+
+	for (uint32_t j = i; j < p->nvmas && p->vmas[j].rec.start < end; j++)
+		exec |= p->vmas[j].rec.prot & PROT_EXEC;
+	prot = PROT_READ | (rdonly ? 0 : PROT_WRITE) | (exec ? PROT_EXEC : 0);
+	for (uint32_t j = i; j < p->nvmas && p->vmas[j].rec.start < end; j++)
+		p->vmas[j].tmp_prot = prot;
+	return plan_call(bp, 0, 0, SYS_shmat, v->shmem->sysv.shmid, v->rec.start,
+			 (rdonly ? SHM_RDONLY : 0) | (exec ? SHM_EXEC : 0), 0, 0, 0,
+			 "attach System V shared memory %d at 0x%llx", v->shmem->sysv.shmid,
+			 (unsigned long long)v->rec.start);
+}
+
 static int plan_maps(struct rst_ctx *ctx, struct ck_proc *p, struct blob_plan *bp)
 {
 	for (uint32_t i = 0; i < p->nvmas; i++) {
@@ -1376,6 +1307,13 @@ static int plan_maps(struct rst_ctx *ctx, struct ck_proc *p, struct blob_plan *b
 
 		if (r->kind == CKPT_VMA_SPECIAL)
 			continue;
+		if (is_sysv(v)) {
+			/* one attach from its first area covers the others */
+			err = r->pgoff ? 0 : plan_attach(bp, p, i);
+			if (err)
+				return err;
+			continue;
+		}
 		v->tmp_prot = r->npages ? r->prot | PROT_READ | PROT_WRITE : r->prot;
 		if (r->flags & CKPT_VMA_INHERIT) {
 			err = plan_call(bp, 0, 0, SYS_mprotect, r->start, len, v->tmp_prot, 0, 0, 0,
@@ -1561,9 +1499,10 @@ int mm_restore_pages(struct rst_ctx *ctx, struct img_reader *r, const struct ckp
 	const struct ckpt_rec_pages h = *hp;
 	uint64_t bytes = (uint64_t)len - sizeof(h);
 	struct ck_proc *p = NULL;
-	struct ck_shmem *s = NULL;
 	int err;
 
+	if (h.kind == CKPT_PAGES_SHMEM)
+		return shmem_restore_pages(ctx, r, &h, bytes, buf, IO_CHUNK);
 	if (h.kind == CKPT_PAGES_PROC) {
 		long i = -1;
 		struct ck_vma *v;
@@ -1572,19 +1511,13 @@ int mm_restore_pages(struct rst_ctx *ctx, struct img_reader *r, const struct ckp
 		if (p)
 			i = find_vma(p, h.addr, bytes);
 		v = i < 0 ? NULL : &p->vmas[i];
-		if (!v || v->rec.kind == CKPT_VMA_SHANON || v->rec.kind == CKPT_VMA_SPECIAL)
+		if (!v || v->rec.kind == CKPT_VMA_SHANON || v->rec.kind == CKPT_VMA_SPECIAL ||
+		    (v->rec.kind == CKPT_VMA_SHM && v->rec.flags & CKPT_VMA_SHARED))
 			return res_bad(CKPT_REC_PAGES, "is for memory the image does not map");
 		/* rec.npages counts down the pages still due */
 		if (h.npages > v->rec.npages)
 			return res_bad(CKPT_REC_PAGES, "brings more pages than the image declared");
 		v->rec.npages -= h.npages;
-	} else if (h.kind == CKPT_PAGES_SHMEM) {
-		struct ck_obj *o = objhash_by_id(&ctx->img->objs, h.owner);
-
-		s = o && o->kind == OBJ_SHMEM ? (struct ck_shmem *)o : NULL;
-		if (!s || h.addr + bytes > s->rec.size || h.npages > s->rec.npages)
-			return res_bad(CKPT_REC_PAGES, "is for an unknown shared memory range");
-		s->rec.npages -= h.npages;
 	} else {
 		return res_bad(CKPT_REC_PAGES, "has an unknown kind");
 	}
@@ -1596,16 +1529,10 @@ int mm_restore_pages(struct rst_ctx *ctx, struct img_reader *r, const struct ckp
 		err = img_read_data(r, buf, n);
 		if (err)
 			return err;
-		if (p) {
-			err = remote_write(p->rst->pid, h.addr + done, buf, n);
-			if (err)
-				log_err("pid %d: cannot write memory at 0x%llx: %s", p->rec.pid,
-					(unsigned long long)(h.addr + done), strerror(-err));
-		} else if (pwrite(s->obj.fd, buf, n, (off_t)(h.addr + done)) != (ssize_t)n) {
-			err = -errno;
-			log_err("cannot fill shared memory object %u: %s", s->obj.id,
-				strerror(errno));
-		}
+		err = remote_write(p->rst->pid, h.addr + done, buf, n);
+		if (err)
+			log_err("pid %d: cannot write memory at 0x%llx: %s", p->rec.pid,
+				(unsigned long long)(h.addr + done), strerror(-err));
 		if (err)
 			return err;
 		done += n;
@@ -1619,13 +1546,7 @@ int mm_check_all_pages(struct ck_image *img)
 		for (uint32_t j = 0; j < img->procs[i].nvmas; j++)
 			if (img->procs[i].vmas[j].rec.npages)
 				return res_bad(CKPT_REC_VMA, "declares pages the image lacks");
-	for (uint32_t id = 1; id <= img->objs.count; id++) {
-		struct ck_obj *o = objhash_by_id(&img->objs, id);
-
-		if (o && o->kind == OBJ_SHMEM && ((struct ck_shmem *)o)->rec.npages)
-			return res_bad(CKPT_REC_SHMEM, "declares pages the image lacks");
-	}
-	return 0;
+	return shmem_check_all_pages(img);
 }
 
 size_t mm_io_chunk(void)
@@ -1646,6 +1567,8 @@ static const char *kind_name(uint32_t kind)
 		return "shared-anon";
 	case CKPT_VMA_SPECIAL:
 		return "special";
+	case CKPT_VMA_SHM:
+		return "shm";
 	}
 	return "?";
 }
@@ -1691,6 +1614,8 @@ static void show(struct show_ctx *s, struct ck_image *img, struct ck_proc *p)
 			show_u64(s, "pages", r->npages);
 		if (r->flags & CKPT_VMA_INHERIT)
 			show_bool(s, "inherited", true);
+		if (v->shmem)
+			show_u64(s, "object", v->shmem->obj.id);
 		if (v->name)
 			show_str(s, "name", v->name);
 		show_obj_end(s);
@@ -1698,8 +1623,7 @@ static void show(struct show_ctx *s, struct ck_image *img, struct ck_proc *p)
 	show_list_end(s);
 }
 
-static const uint32_t types[] = { CKPT_REC_MM, CKPT_REC_VMA, CKPT_REC_SHMEM, CKPT_REC_MM_DROP,
-				  0 };
+static const uint32_t types[] = { CKPT_REC_MM, CKPT_REC_VMA, CKPT_REC_MM_DROP, 0 };
 
 const struct res_ops mm_ops = {
 	.name = "mm",

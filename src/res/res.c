@@ -12,21 +12,23 @@
 #include "util/io.h"
 #include "util/log.h"
 
-extern const struct res_ops creds_ops, rlimits_ops, fs_ops, files_ops, mm_ops, sigactions_ops,
-	thread_ops, regs_ops, sigpending_ops, timers_ops, task_ops, sched_ops, seccomp_ops;
+extern const struct res_ops creds_ops, rlimits_ops, fs_ops, shmem_ops, files_ops, mm_ops,
+	sigactions_ops, thread_ops, regs_ops, sigpending_ops, timers_ops, task_ops, sched_ops,
+	seccomp_ops;
 
 /*
  * Order matters: it is the order of records in a process section and of
- * restore steps. Memory comes before anything that needs the saved address
+ * restore steps. Shared memory objects come before the descriptors and
+ * areas that refer to them. Memory comes before anything that needs the saved address
  * space; signal queues once threads exist; limits, then each thread's last
  * steps: seccomp filters (installed while still privileged), credentials,
  * then what credentials constrain or reset (no_new_privs, the parent-death
  * signal).
  */
 const struct res_ops *const res_table[] = {
-	&fs_ops,      &files_ops,   &mm_ops,	&sigactions_ops, &sigpending_ops, &timers_ops,
-	&rlimits_ops, &seccomp_ops, &creds_ops, &task_ops,	 &sched_ops,	  &thread_ops,
-	&regs_ops,    NULL,
+	&fs_ops,	 &shmem_ops,  &files_ops,   &mm_ops,	  &sigactions_ops,
+	&sigpending_ops, &timers_ops, &rlimits_ops, &seccomp_ops, &creds_ops,
+	&task_ops,	 &sched_ops,  &thread_ops,  &regs_ops,	  NULL,
 };
 
 const struct res_ops *res_for_type(uint32_t type)
@@ -111,6 +113,12 @@ int res_remote(struct ck_proc *p, struct ck_thread *t, long *ret, long nr, long 
 	struct remote_task *rt = t ? &t->rt : &p->threads[0].rt;
 
 	return remote_syscall(rt, ret, nr, a1, a2, a3, a4, a5, a6);
+}
+
+int res_remote_batch(struct ck_proc *p, const struct remote_call *calls, size_t n, long *rets)
+{
+	return remote_batch(&p->threads[0].rt, p->live->scratch + RES_SCRATCH_DATA,
+			    RES_SCRATCH_SIZE - RES_SCRATCH_DATA, calls, n, rets);
 }
 
 int res_read_scratch(struct ck_proc *p, size_t off, void *buf, size_t len)

@@ -34,8 +34,7 @@ struct rst_ctx {
 	size_t ntemps;
 	int temp_base; /* temp i is descriptor temp_base + i in every new process */
 	/* finish hooks: runs a syscall in the (stopped) main thread of p */
-	int (*remote)(struct rst_ctx *ctx, struct ck_proc *p, long *ret, long nr, long a1,
-		      long a2);
+	int (*remote)(struct rst_ctx *ctx, struct ck_proc *p, long *ret, long nr, long a1, long a2);
 };
 
 /* A descriptor a new process gets: its own copy of ckpt's descriptor src
@@ -48,8 +47,9 @@ struct fd_install {
 
 /* What restart holds on one new process. */
 struct ck_rst {
-	pid_t pid; /* as ckpt sees it (differs from the image's inside --pidns) */
+	pid_t pid; /* as ckpt sees it: the image's (with --pidns too: ckpt restarts from inside) */
 	const struct ck_proc *parent; /* NULL for the root */
+	const struct ck_proc *forker; /* whose list forks it: its parent, or a helper */
 	int list; /* its main thread's list in the plan */
 	struct fd_install *installs;
 	size_t ninstalls;
@@ -110,9 +110,15 @@ extern const struct res_ops *const res_table[];
 const struct res_ops *res_for_type(uint32_t type);
 
 /* A syscall in thread t (or the main thread) of a frozen process; results
- * that are written to memory land in its scratch page (ck_live.scratch). */
+ * that are written to memory land in its scratch area (ck_live.scratch,
+ * RES_SCRATCH_SIZE bytes, of which the first RES_SCRATCH_DATA are for
+ * them; the rest holds the code of batches). */
+#define RES_SCRATCH_SIZE (16 * 1024)
+#define RES_SCRATCH_DATA (8 * 1024)
 int res_remote(struct ck_proc *p, struct ck_thread *t, long *ret, long nr, long a1, long a2,
 	       long a3, long a4, long a5, long a6);
+/* Many syscalls in the main thread with one stop (remote_batch). */
+int res_remote_batch(struct ck_proc *p, const struct remote_call *calls, size_t n, long *rets);
 int res_read_scratch(struct ck_proc *p, size_t off, void *buf, size_t len);
 
 /* Per-resource helpers shared through this header */

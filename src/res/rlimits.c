@@ -15,27 +15,33 @@ static const char *const rlimit_names[CK_NRLIMITS] = {
 	"memlock", "as",    "locks", "sigpending", "msgqueue", "nice", "rtprio", "rttime",
 };
 
-/* Read inside the process: prlimit on another process needs
+/* Read inside the process, in one batch: prlimit on another process needs
  * CAP_SYS_RESOURCE as soon as its credentials differ from ckpt's. */
 static int collect(struct dump_ctx *ctx, struct ck_proc *p)
 {
-	(void)ctx;
-	for (int i = 0; i < CK_NRLIMITS; i++) {
-		struct rlimit r;
-		long ret;
-		int err = res_remote(p, NULL, &ret, SYS_prlimit64, 0, i, 0, p->live->scratch, 0, 0);
+	struct remote_call calls[CK_NRLIMITS];
+	struct rlimit r[CK_NRLIMITS];
+	long rets[CK_NRLIMITS];
+	int err;
 
-		if (!err && ret < 0)
-			err = (int)ret;
-		if (!err)
-			err = res_read_scratch(p, 0, &r, sizeof(r));
+	(void)ctx;
+	for (int i = 0; i < CK_NRLIMITS; i++)
+		calls[i] = (struct remote_call){
+			SYS_prlimit64, { 0, i, 0, (long)(p->live->scratch + i * sizeof(r[0])) }
+		};
+	err = res_remote_batch(p, calls, CK_NRLIMITS, rets);
+	if (!err)
+		err = res_read_scratch(p, 0, r, sizeof(r));
+	for (int i = 0; i < CK_NRLIMITS; i++) {
+		if (!err && rets[i] < 0)
+			err = (int)rets[i];
 		if (err) {
 			log_err("pid %d: cannot read limit %s: %s", p->rec.pid, rlimit_names[i],
 				strerror(-err));
 			return err;
 		}
-		p->rlim[i].cur = r.rlim_cur;
-		p->rlim[i].max = r.rlim_max;
+		p->rlim[i].cur = r[i].rlim_cur;
+		p->rlim[i].max = r[i].rlim_max;
 	}
 	p->nrlim = CK_NRLIMITS;
 	p->have |= 1U << CK_HAVE_RLIMITS;

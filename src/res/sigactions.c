@@ -1,7 +1,7 @@
 /*
  * sigactions.c: signal dispositions (handler, flags, restorer, mask) of a
  * process. Read with rt_sigaction run inside the frozen process, which is
- * the only place they can be read from; restored by the new process itself
+ * the only place they can be read from (all in one batch); restored by the new process itself
  * while every signal is still blocked.
  */
 #include <errno.h>
@@ -17,27 +17,36 @@ static bool settable(int sig)
 	return sig != SIGKILL && sig != SIGSTOP;
 }
 
+/* All in one batch: action i lands at scratch + i * its size. */
 static int collect(struct dump_ctx *ctx, struct ck_proc *p)
 {
-	(void)ctx;
-	for (int sig = 1; sig <= CKPT_NSIG; sig++) {
-		struct ckpt_sigaction *a = &p->sigact.act[sig - 1];
-		long ret;
-		int err;
+	struct remote_call calls[CKPT_NSIG];
+	long rets[CKPT_NSIG];
+	size_t n = 0, size = sizeof(p->sigact.act[0]);
+	int err;
 
-		if (!settable(sig))
-			continue;
-		err = res_remote(p, NULL, &ret, SYS_rt_sigaction, sig, 0, p->live->scratch, 8, 0,
-				 0);
-		if (!err && ret < 0)
-			err = (int)ret;
-		if (!err)
-			err = res_read_scratch(p, 0, a, sizeof(*a));
-		if (err) {
-			log_err("pid %d: cannot read the action of signal %d: %s", p->rec.pid, sig,
-				strerror(-err));
-			return err;
+	(void)ctx;
+	_Static_assert(CKPT_NSIG * sizeof(p->sigact.act[0]) <= RES_SCRATCH_DATA, "scratch");
+	for (int sig = 1; sig <= CKPT_NSIG; sig++)
+		if (settable(sig))
+			calls[n++] = (struct remote_call){
+				SYS_rt_sigaction,
+				{ sig, 0, (long)(p->live->scratch + (size_t)(sig - 1) * size), 8 }
+			};
+	err = res_remote_batch(p, calls, n, rets);
+	for (size_t i = 0; i < n && !err; i++)
+		if (rets[i] < 0) {
+			log_err("pid %d: cannot read the action of signal %ld: %s", p->rec.pid,
+				calls[i].args[0], strerror((int)-rets[i]));
+			return (int)rets[i];
 		}
+	if (!err)
+		err = res_read_scratch(p, 0, p->sigact.act, sizeof(p->sigact.act));
+	memset(&p->sigact.act[SIGKILL - 1], 0, size);
+	memset(&p->sigact.act[SIGSTOP - 1], 0, size);
+	if (err) {
+		log_err("pid %d: cannot read its signal actions: %s", p->rec.pid, strerror(-err));
+		return err;
 	}
 	p->have |= 1U << CK_HAVE_SIGACTIONS;
 	return 0;

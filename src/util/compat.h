@@ -71,4 +71,8 @@ struct pm_scan_arg {
 #define PR_TIMER_CREATE_RESTORE_IDS_ON 1
 #endif
 
+#ifndef F_SEAL_EXEC
+#define F_SEAL_EXEC 0x0020
+#endif
+
 #endif

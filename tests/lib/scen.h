@@ -28,6 +28,9 @@ __attribute__((noreturn)) void scen_pass(void);
 __attribute__((noreturn, format(printf, 1, 2))) void scen_fail(const char *fmt, ...);
 /* Monotonic time in nanoseconds. */
 uint64_t scen_now_ns(void);
+/* Which PID namespace the process is in (the inode of /proc/self/ns/pid):
+ * a copy restarted with --pidns is in another one than the original. */
+uint64_t scen_pidns(void);
 
 #define CHECK(cond)                                                                                \
 	do {                                                                                       \

@@ -14,7 +14,8 @@
  *   epoll    an epoll instance at fd 3 watching an eventfd at fd 4
  *   lock     a POSIX write lock on a regular file at fd 3
  *   deleted  a regular file at fd 3, unlinked
- *   memfd    a memfd at fd 3 with data
+ *   memfd_huge   a memfd at fd 3 created with MFD_HUGETLB
+ *   sysv_locked  a System V segment attached and locked (SHM_LOCK)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +26,7 @@
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/mman.h>
+#include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -252,25 +254,60 @@ static void deleted_check(void)
 	CHECK_EQ(access("gone", F_OK), -1);
 }
 
-/* memfd */
+/* memfd_huge */
 
-static int memfd_setup(void)
+#define HUGE_SIZE (2UL << 20)
+
+static int memfd_huge_setup(void)
 {
-	move_fd(memfd_create("ckpt-refuse", MFD_CLOEXEC), 3);
-	CHECK_EQ(write(3, "data", 4), 4);
+	int fd = memfd_create("ckpt-refuse", MFD_CLOEXEC | MFD_HUGETLB);
+
+	if (fd < 0)
+		scen_fail("memfd_create(MFD_HUGETLB): %m");
+	move_fd(fd, 3);
+	CHECK_SYS(ftruncate(3, HUGE_SIZE));
 	return 0;
 }
 
-static void memfd_check(void)
+static void memfd_huge_check(void)
 {
-	char buf[8];
+	struct stat st;
+	char link[256];
+	ssize_t n = readlink("/proc/self/fd/3", link, sizeof(link) - 1);
 
-	CHECK_EQ(lseek(3, 0, SEEK_CUR), 4);
-	CHECK_EQ(pread(3, buf, sizeof(buf), 0), 4);
-	CHECK(!memcmp(buf, "data", 4));
-	CHECK_EQ(write(3, "more", 4), 4);
-	CHECK_EQ(pread(3, buf, sizeof(buf), 0), 8);
-	CHECK(!memcmp(buf, "datamore", 8));
+	CHECK(n > 0);
+	link[n] = '\0';
+	CHECK(!strcmp(link, "/memfd:ckpt-refuse (deleted)"));
+	CHECK_SYS(fstat(3, &st));
+	CHECK_EQ(st.st_size, HUGE_SIZE);
+}
+
+/* sysv_locked */
+
+static uint8_t *sysv_at;
+static int sysv_id;
+
+static int sysv_locked_setup(void)
+{
+	sysv_id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+	CHECK_SYS(sysv_id);
+	sysv_at = shmat(sysv_id, NULL, 0);
+	CHECK(sysv_at != (void *)-1);
+	/* goes away with the process */
+	CHECK_SYS(shmctl(sysv_id, IPC_RMID, NULL));
+	memcpy(sysv_at, "data", 4);
+	CHECK_SYS(shmctl(sysv_id, SHM_LOCK, NULL));
+	return 0;
+}
+
+static void sysv_locked_check(void)
+{
+	struct shmid_ds ds;
+
+	CHECK(!memcmp(sysv_at, "data", 4));
+	CHECK_SYS(shmctl(sysv_id, IPC_STAT, &ds));
+	CHECK(ds.shm_perm.mode & SHM_LOCKED);
+	CHECK_EQ(ds.shm_nattch, 1);
 }
 
 static const struct {
@@ -281,7 +318,9 @@ static const struct {
 	{ "socket", socket_setup, socket_check },    { "pipe", pipe_setup, pipe_check },
 	{ "eventfd", eventfd_setup, eventfd_check }, { "inotify", inotify_setup, inotify_check },
 	{ "epoll", epoll_setup, epoll_check },	     { "lock", lock_setup, lock_check },
-	{ "deleted", deleted_setup, deleted_check }, { "memfd", memfd_setup, memfd_check },
+	{ "deleted", deleted_setup, deleted_check },
+	{ "memfd_huge", memfd_huge_setup, memfd_huge_check },
+	{ "sysv_locked", sysv_locked_setup, sysv_locked_check },
 };
 
 int main(int argc, char **argv)

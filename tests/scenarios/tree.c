@@ -18,6 +18,12 @@
  * SIGTERM to its children and waits for them: each must end with status 0
  * (its own checks passed). The root also reaps the zombies and checks their
  * statuses.
+ *
+ * A copy restarted with --pidns beside the original is in another PID
+ * namespace: there the root's parent is the namespace's init (PID 1), and
+ * the group and session the root had outside the tree read as 0 (they are
+ * the restarting ckpt's, outside the namespace). Every other id must be as
+ * it was.
  */
 #include <errno.h>
 #include <signal.h>
@@ -34,6 +40,8 @@ struct ids {
 };
 
 static struct ids mine;
+static struct ids outside; /* the root's parent, group and session, if outside the tree */
+static uint64_t pidns; /* the original's PID namespace */
 static pid_t kids[MAX_KIDS];
 static int nkids;
 
@@ -45,11 +53,20 @@ static struct ids current(void)
 static void check_ids(const char *who)
 {
 	struct ids now = current();
+	bool copy = scen_pidns() != pidns;
 
 	/* the root's parent is whoever restarted it; every other parent is
 	 * in the tree */
-	if (!strcmp(who, "root"))
+	if (!strcmp(who, "root")) {
+		if (copy && now.ppid != 1)
+			scen_fail("root: parent %d in a new pid namespace, not its init", now.ppid);
 		now.ppid = mine.ppid;
+	}
+	/* ids outside the tree are not seen from a new namespace */
+	if (copy && outside.pgid && mine.pgid == outside.pgid && now.pgid == 0)
+		now.pgid = mine.pgid;
+	if (copy && outside.sid && mine.sid == outside.sid && now.sid == 0)
+		now.sid = mine.sid;
 	if (memcmp(&now, &mine, sizeof(now)))
 		scen_fail("%s: pid/ppid/pgid/sid %d/%d/%d/%d, were %d/%d/%d/%d", who, now.pid,
 			  now.ppid, now.pgid, now.sid, mine.pid, mine.ppid, mine.pgid, mine.sid);
@@ -152,6 +169,11 @@ int main(void)
 	scen_init();
 	signal(SIGUSR1, SIG_DFL);
 	mine = current();
+	pidns = scen_pidns();
+	if (mine.pgid != mine.pid)
+		outside.pgid = mine.pgid;
+	if (mine.sid != mine.pid)
+		outside.sid = mine.sid;
 	spawn("a", NULL, grow_a);
 	spawn("b", setup_b, grow_b);
 	spawn("c", setup_c, grow_c);

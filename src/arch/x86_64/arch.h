@@ -37,6 +37,14 @@ uint64_t arch_xfeatures(void);
  * syscall by the kernel's signal code. */
 void arch_setup_syscall(struct user_regs_struct *r, unsigned long ip, long nr, const long args[6]);
 long arch_syscall_result(const struct user_regs_struct *r);
+/* Machine code for a batch of syscalls run in a stopped task (see
+ * remote_batch): one call that stores its result at result_addr, and the
+ * breakpoint that ends the batch. Return the bytes written to buf. */
+#define ARCH_CALL_CODE_MAX 80
+size_t arch_emit_syscall(uint8_t *buf, long nr, const long args[6], unsigned long result_addr);
+size_t arch_emit_trap(uint8_t *buf);
+/* Registers that run the code at ip, outside any syscall. */
+void arch_setup_call(struct user_regs_struct *r, unsigned long ip);
 
 /* The syscall a task was stopped in, if it will be restarted (-ERESTART*
  * in rax), or -1. */
@@ -49,6 +57,10 @@ void arch_convert_restart_block(struct user_regs_struct *r);
  * kernel interrupted earlier (a stop and continue, a previous checkpoint),
  * whose state only the kernel's restart block holds. */
 bool arch_in_restart_syscall(const struct user_regs_struct *r);
+/* A call the stop for the checkpoint ended with EINTR (which a stop and
+ * continue does to some calls, see signal(7)): make the kernel restart it.
+ * True when the registers changed. */
+bool arch_undo_stop_eintr(struct user_regs_struct *r);
 /* Registers that go back into the interrupted syscall (rewound, orig_rax
  * -1 so no other restart logic applies). */
 void arch_setup_restart(struct user_regs_struct *r);
@@ -58,8 +70,7 @@ void arch_setup_restart(struct user_regs_struct *r);
  * the thread's kernel stack while it blocks in the call (/proc/TID/stack),
  * which names some restart functions. -1 when neither tells. */
 #define ARCH_CODE_BEFORE 7
-long arch_restarted_call(const struct user_regs_struct *r, const uint8_t *code,
-			 const char *kstack);
+long arch_restarted_call(const struct user_regs_struct *r, const uint8_t *code, const char *kstack);
 const char *arch_syscall_name(long nr);
 
 /* The restorer blob: position-independent code that runs a list of

@@ -76,6 +76,46 @@ void arch_setup_syscall(struct user_regs_struct *r, unsigned long ip, long nr, c
 	r->eflags &= ~0x100UL; /* TF */
 }
 
+static size_t emit_imm64(uint8_t *buf, uint8_t rex, uint8_t op, uint64_t imm)
+{
+	buf[0] = rex;
+	buf[1] = op;
+	memcpy(buf + 2, &imm, sizeof(imm));
+	return 10;
+}
+
+size_t arch_emit_syscall(uint8_t *buf, long nr, const long args[6], unsigned long result_addr)
+{
+	/* movabs $arg, %rdi, %rsi, %rdx, %r10, %r8, %r9 */
+	static const uint8_t rex[6] = { 0x48, 0x48, 0x48, 0x49, 0x49, 0x49 };
+	static const uint8_t op[6] = { 0xbf, 0xbe, 0xba, 0xba, 0xb8, 0xb9 };
+	int32_t nr32 = (int32_t)nr;
+	size_t n = 0;
+
+	buf[n++] = 0xb8; /* mov $nr, %eax */
+	memcpy(buf + n, &nr32, sizeof(nr32));
+	n += sizeof(nr32);
+	for (int i = 0; i < 6; i++)
+		n += emit_imm64(buf + n, rex[i], op[i], (uint64_t)args[i]);
+	buf[n++] = 0x0f; /* syscall */
+	buf[n++] = 0x05;
+	n += emit_imm64(buf + n, 0x48, 0xa3, result_addr); /* movabs %rax, result_addr */
+	return n;
+}
+
+size_t arch_emit_trap(uint8_t *buf)
+{
+	buf[0] = 0xcc; /* int3 */
+	return 1;
+}
+
+void arch_setup_call(struct user_regs_struct *r, unsigned long ip)
+{
+	r->rip = ip;
+	r->orig_rax = -1;
+	r->eflags &= ~0x100UL; /* TF */
+}
+
 long arch_syscall_result(const struct user_regs_struct *r)
 {
 	return (long)r->rax;
@@ -122,6 +162,40 @@ void arch_convert_restart_block(struct user_regs_struct *r)
 	r->rax = -ARCH_ERESTARTNOHAND;
 }
 
+/*
+ * Calls that fail with EINTR when their task stops and continues, even
+ * with no handler run (signal(7)): the stop for the checkpoint ends them
+ * so. The task has not returned to user space yet: turned into
+ * -ERESTARTNOHAND the call is restarted instead, and still ends with EINTR
+ * should a handler run first.
+ */
+bool arch_undo_stop_eintr(struct user_regs_struct *r)
+{
+	if ((long)r->rax != -EINTR)
+		return false;
+	switch (r->orig_rax) {
+	case SYS_rt_sigtimedwait:
+	case SYS_epoll_wait:
+	case SYS_epoll_pwait:
+	case SYS_epoll_pwait2:
+	case SYS_io_getevents:
+	case SYS_io_pgetevents:
+	case SYS_semop:
+	case SYS_semtimedop:
+	case SYS_recvfrom:
+	case SYS_recvmsg:
+	case SYS_recvmmsg:
+	case SYS_sendto:
+	case SYS_sendmsg:
+	case SYS_sendmmsg:
+	case SYS_accept:
+	case SYS_accept4:
+		r->rax = -ARCH_ERESTARTNOHAND;
+		return true;
+	}
+	return false;
+}
+
 bool arch_in_restart_syscall(const struct user_regs_struct *r)
 {
 	return r->orig_rax == SYS_restart_syscall && -(long)r->rax == ARCH_ERESTART_RESTARTBLOCK;
@@ -140,8 +214,15 @@ static bool uses_restart_block(long nr)
 	       nr == SYS_futex;
 }
 
-long arch_restarted_call(const struct user_regs_struct *r, const uint8_t *code,
-			 const char *kstack)
+/* The first frame of a kernel stack (/proc/TID/stack) is the syscall entry. */
+static bool starts_at_entry(const char *kstack)
+{
+	const char *nl = strchr(kstack, '\n'), *entry = strstr(kstack, "do_syscall_64");
+
+	return entry && (!nl || entry < nl);
+}
+
+long arch_restarted_call(const struct user_regs_struct *r, const uint8_t *code, const char *kstack)
 {
 	/* mov $nr, %eax; syscall */
 	if (code[0] == 0xb8 && code[5] == 0x0f && code[6] == 0x05) {
@@ -157,11 +238,17 @@ long arch_restarted_call(const struct user_regs_struct *r, const uint8_t *code,
 		return SYS_poll;
 	if (strstr(kstack, "futex_wait_restart"))
 		return SYS_futex;
-	if (strstr(kstack, "posix_cpu_nsleep_restart") || strstr(kstack, "alarm_timer_nsleep_restart"))
+	if (strstr(kstack, "posix_cpu_nsleep_restart") ||
+	    strstr(kstack, "alarm_timer_nsleep_restart"))
 		return SYS_clock_nanosleep;
-	if (strstr(kstack, "hrtimer_nanosleep_restart"))
-		/* nanosleep(req, rem) or clock_nanosleep(clock, flags, req, rem):
-		 * a clock id is small, a pointer is not */
+	/*
+	 * hrtimer_nanosleep_restart and do_nanosleep are __sched functions,
+	 * which stack traces leave out: a restarted call blocked with no frame
+	 * above the syscall entry is a sleep. nanosleep(req, rem) or
+	 * clock_nanosleep(clock, flags, req, rem): a clock id is small, a
+	 * pointer is not.
+	 */
+	if (strstr(kstack, "hrtimer_nanosleep_restart") || starts_at_entry(kstack))
 		return r->rdi < 4096 ? SYS_clock_nanosleep : SYS_nanosleep;
 	return -1;
 }
