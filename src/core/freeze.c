@@ -125,8 +125,8 @@ static int check_main_thread_exit(pid_t pid)
 	size_t n;
 	int err = proc_list_tasks(pid, &tids, &n);
 
-	if (err)
-		return err == -ENOENT ? 0 : err;
+	if (err) /* gone meanwhile: a zombie like any other */
+		return err == -ENOMEM ? err : 0;
 	for (size_t i = 0; i < n && !err; i++) {
 		struct proc_stat st;
 
@@ -197,6 +197,14 @@ static int seize_threads(struct ck_proc *p, bool *changed)
 		if (!err && !(p->rec.flags & CKPT_PROC_ZOMBIE))
 			err = -ESRCH;
 		*changed = true;
+	} else if (!err) {
+		/* reading /proc/PID/task while threads start and end can miss
+		 * both a new thread and the one that started it: the kernel's
+		 * count tells when a thread is still out there */
+		struct proc_stat st;
+
+		if (proc_read_stat(p->rec.pid, 0, &st) || st.num_threads != (long)p->nthreads)
+			*changed = true;
 	}
 	return err;
 }
@@ -250,7 +258,7 @@ static int add_children(struct ck_image *img, size_t index, unsigned int pass, b
 				continue;
 			}
 			err = read_state(&probe);
-			if (err == -ENOENT) { /* already reaped */
+			if (err == -ENOENT || err == -ESRCH) { /* already reaped */
 				err = 0;
 				continue;
 			}
