@@ -177,7 +177,16 @@ static int classify(struct dump_ctx *ctx, struct ck_proc *p, const struct proc_v
 			return collect_shm(ctx, p, pv, v, shm_kind);
 		}
 		free(v->name);
-		err = res_link_path(path, &v->name, &st);
+		v->name = NULL;
+		/* the areas of one file follow each other: its path is known */
+		if (v > p->vmas && v[-1].rec.kind == CKPT_VMA_FILE &&
+		    v[-1].rec.fid.dev == st.st_dev && v[-1].rec.fid.ino == st.st_ino &&
+		    !strcmp(v[-1].name, name)) {
+			v->name = strdup(name);
+			err = v->name ? 0 : -ENOMEM;
+		} else {
+			err = res_link_path(path, &v->name, &st);
+		}
 		if (err == -ENOENT)
 			return refuse_vma(p, pv,
 					  "mapped file was deleted or is not reachable "
@@ -600,8 +609,8 @@ static int share_with_parent(struct dump_ctx *ctx, struct ck_proc *p)
 			const struct page_run *run = &p->live->runs[r];
 
 			if (inherit)
-				err = split_shared(pm_p, pm_q, run->start, run->end, &stored, &nstored,
-						   first, &v->rec.npages);
+				err = split_shared(pm_p, pm_q, run->start, run->end, &stored,
+						   &nstored, first, &v->rec.npages);
 			else
 				err = append_run(&stored, &nstored, first, run->start, run->end);
 		}
@@ -984,8 +993,9 @@ static int validate_inherit(struct ck_image *img, struct ck_proc *p)
 	}
 	for (uint32_t i = 0; i < p->ndrops; i++) {
 		const struct ckpt_page_range *d = &p->drops[i];
-		long v = d->npages && d->npages < (1ULL << 40) ? find_vma(p, d->addr, d->npages * ps)
-							       : -1;
+		long v = d->npages && d->npages < (1ULL << 40)
+				 ? find_vma(p, d->addr, d->npages * ps)
+				 : -1;
 
 		if (v < 0 || !(p->vmas[v].rec.flags & CKPT_VMA_INHERIT))
 			return res_bad(CKPT_REC_MM_DROP, "drops pages outside inherited areas");
@@ -1474,7 +1484,6 @@ static int plan(struct rst_ctx *ctx, struct ck_proc *p, struct blob_plan *bp, en
 	}
 	return err;
 }
-
 
 int mm_peek_pages(struct img_reader *r, uint32_t len, struct ckpt_rec_pages *ret)
 {
