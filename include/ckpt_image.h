@@ -65,9 +65,9 @@ enum ckpt_rec_type {
 	CKPT_REC_THREAD = 103, /* opens the subsection of one thread */
 	CKPT_REC_CREDS = 104,
 	CKPT_REC_RLIMITS = 105,
-	CKPT_REC_FS = 106,           /* cwd, root, umask */
+	CKPT_REC_FS = 106, /* cwd, root, umask */
 	CKPT_REC_THREAD_SCHED = 107, /* the current thread's scheduling */
-	CKPT_REC_SECCOMP = 108,      /* seccomp filters of every thread */
+	CKPT_REC_SECCOMP = 108, /* seccomp filters of every thread */
 
 	/* 200-299: architecture state of the current thread */
 	CKPT_REC_X86_REGS = 200,
@@ -175,7 +175,7 @@ _Static_assert(sizeof(struct ckpt_rec_creds) == 80, "creds size");
 struct ckpt_rec_task {
 	uint32_t flags;
 	uint32_t personality;
-	int32_t dumpable;      /* PR_GET_DUMPABLE */
+	int32_t dumpable; /* PR_GET_DUMPABLE */
 	int32_t oom_score_adj; /* /proc/PID/oom_score_adj */
 };
 _Static_assert(sizeof(struct ckpt_rec_task) == 16, "task size");
@@ -183,7 +183,7 @@ _Static_assert(sizeof(struct ckpt_rec_task) == 16, "task size");
 /* CKPT_REC_THREAD_SCHED: the current thread's scheduling */
 struct ckpt_rec_thread_sched {
 	uint32_t policy; /* SCHED_* */
-	uint32_t flags;  /* SCHED_FLAG_* (sched_setattr) */
+	uint32_t flags; /* SCHED_FLAG_* (sched_setattr) */
 	int32_t nice;
 	uint32_t priority;
 	uint64_t runtime, deadline, period; /* SCHED_DEADLINE, ns */
@@ -470,11 +470,11 @@ struct ckpt_itimer {
 };
 
 struct ckpt_posix_timer {
-	int32_t id;     /* the kernel's timer id, kept at restart */
-	int32_t clock;  /* clockid_t */
+	int32_t id; /* the kernel's timer id, kept at restart */
+	int32_t clock; /* clockid_t */
 	int32_t signo;
 	int32_t notify; /* SIGEV_SIGNAL, SIGEV_NONE, or SIGEV_SIGNAL|SIGEV_THREAD_ID */
-	int32_t tid;    /* SIGEV_THREAD_ID: the thread */
+	int32_t tid; /* SIGEV_THREAD_ID: the thread */
 	int32_t overrun;
 	uint64_t sigev_value;
 	int64_t interval_ns;

@@ -286,7 +286,8 @@ static int read_file(struct ck_image *img, uint32_t type, const void *data, uint
 	if (err)
 		return err;
 	if (r->kind < CKPT_FILE_REG || r->kind > CKPT_FILE_SHM || r->flags & ~OPEN_FLAGS_KEPT ||
-	    (r->kind == CKPT_FILE_SHM) != !r->path_len || (r->kind == CKPT_FILE_SHM) != !!r->obj_id ||
+	    (r->kind == CKPT_FILE_SHM) != !r->path_len ||
+	    (r->kind == CKPT_FILE_SHM) != !!r->obj_id ||
 	    (r->path_len && (path[0] != '/' || memchr(path, 0, r->path_len))))
 		return res_bad(type, "is malformed");
 	if (r->kind == CKPT_FILE_CHR && !mem_device(r->rdev))
@@ -364,7 +365,7 @@ static int check(struct rst_ctx *ctx, struct ck_proc *p)
 
 static int open_file(struct ck_proc *p, int fd, struct ck_file *f)
 {
-	const char *name = !f->shmem	   ? f->path
+	const char *name = !f->shmem	    ? f->path
 			   : f->shmem->name ? f->shmem->name
 					    : "System V shared memory";
 	struct stat st;
@@ -386,7 +387,7 @@ static int open_file(struct ck_proc *p, int fd, struct ck_file *f)
 		goto out_close;
 	}
 	ok = f->rec.kind == CKPT_FILE_REG || f->rec.kind == CKPT_FILE_SHM ? S_ISREG(st.st_mode)
-	     : f->rec.kind == CKPT_FILE_DIR ? S_ISDIR(st.st_mode)
+	     : f->rec.kind == CKPT_FILE_DIR				  ? S_ISDIR(st.st_mode)
 					    : S_ISCHR(st.st_mode) && st.st_rdev == f->rec.rdev;
 	if (!ok) {
 		log_err("pid %d fd %d: '%s' is no longer the kind of file it was", p->rec.pid, fd,

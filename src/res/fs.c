@@ -110,19 +110,11 @@ static int check(struct rst_ctx *ctx, struct ck_proc *p)
 	return err ? err : check_dir(p, "root directory", p->root);
 }
 
-static void release_dir(struct ck_obj *obj)
-{
-	if (obj->fd >= 0)
-		close(obj->fd);
-	free(obj);
-}
-
 /* ckpt's O_PATH descriptor of a directory, opened once for the tree. */
 static int open_dir(struct rst_ctx *ctx, struct ck_proc *p, const char *path, int *ret_fd)
 {
 	int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	struct stat st;
-	struct ck_obj *o;
 	int err;
 
 	if (fd < 0 || fstat(fd, &st)) {
@@ -133,29 +125,11 @@ static int open_dir(struct rst_ctx *ctx, struct ck_proc *p, const char *path, in
 			close(fd);
 		return err;
 	}
-	o = objhash_find(&ctx->img->objs, OBJ_DIR, st.st_dev, st.st_ino, NULL, NULL);
-	if (o) {
-		close(fd);
-		*ret_fd = o->fd;
-		return 0;
-	}
-	o = calloc(1, sizeof(*o));
-	if (!o) {
-		close(fd);
-		return -ENOMEM;
-	}
-	o->kind = OBJ_DIR;
-	o->key[0] = st.st_dev;
-	o->key[1] = st.st_ino;
-	o->fd = fd;
-	o->release = release_dir;
-	err = objhash_add(&ctx->img->objs, o);
-	if (err) {
-		release_dir(o);
+	err = res_keep_fd(ctx, OBJ_DIR, st.st_dev, st.st_ino, &fd);
+	if (err < 0)
 		return err;
-	}
 	*ret_fd = fd;
-	return res_temp_register(ctx, fd);
+	return err ? res_temp_register(ctx, fd) : 0;
 }
 
 static int prepare(struct rst_ctx *ctx, struct ck_proc *p)

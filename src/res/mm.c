@@ -1105,19 +1105,11 @@ static int check(struct rst_ctx *ctx, struct ck_proc *p)
 	return err;
 }
 
-static void release_mapfile(struct ck_obj *obj)
-{
-	if (obj->fd >= 0)
-		close(obj->fd);
-	free(obj);
-}
-
 /* ckpt's descriptor of a file to map, opened once per file and mode. */
 static int open_mapfile(struct rst_ctx *ctx, struct ck_proc *p, const char *path, bool rw,
 			int *ret_fd)
 {
 	struct stat st;
-	struct ck_obj *o;
 	int fd = open(path, (rw ? O_RDWR : O_RDONLY) | O_CLOEXEC);
 	int err;
 
@@ -1129,27 +1121,9 @@ static int open_mapfile(struct rst_ctx *ctx, struct ck_proc *p, const char *path
 			close(fd);
 		return err;
 	}
-	o = objhash_find(&ctx->img->objs, OBJ_MAPFILE, st.st_dev, st.st_ino * 2 + rw, NULL, NULL);
-	if (o) {
-		close(fd);
-		*ret_fd = o->fd;
-		return 0;
-	}
-	o = calloc(1, sizeof(*o));
-	if (!o) {
-		close(fd);
-		return -ENOMEM;
-	}
-	o->kind = OBJ_MAPFILE;
-	o->key[0] = st.st_dev;
-	o->key[1] = st.st_ino * 2 + rw;
-	o->fd = fd;
-	o->release = release_mapfile;
-	err = objhash_add(&ctx->img->objs, o);
-	if (err) {
-		release_mapfile(o);
+	err = res_keep_fd(ctx, OBJ_MAPFILE, st.st_dev, st.st_ino * 2 + rw, &fd);
+	if (err < 0)
 		return err;
-	}
 	*ret_fd = fd;
 	return 0;
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "res/res.h"
 #include "util/io.h"
 #include "util/log.h"
@@ -113,6 +114,41 @@ int res_remote(struct ck_proc *p, struct ck_thread *t, long *ret, long nr, long 
 	struct remote_task *rt = t ? &t->rt : &p->threads[0].rt;
 
 	return remote_syscall(rt, ret, nr, a1, a2, a3, a4, a5, a6);
+}
+
+static void release_fd_obj(struct ck_obj *obj)
+{
+	if (obj->fd >= 0)
+		close(obj->fd);
+	free(obj);
+}
+
+int res_keep_fd(struct rst_ctx *ctx, enum obj_kind kind, uint64_t k0, uint64_t k1, int *fd)
+{
+	struct ck_obj *o = objhash_find(&ctx->img->objs, kind, k0, k1, NULL, NULL);
+	int err;
+
+	if (o) {
+		close(*fd);
+		*fd = o->fd;
+		return 0;
+	}
+	o = calloc(1, sizeof(*o));
+	if (!o) {
+		close(*fd);
+		return -ENOMEM;
+	}
+	o->kind = kind;
+	o->key[0] = k0;
+	o->key[1] = k1;
+	o->fd = *fd;
+	o->release = release_fd_obj;
+	err = objhash_add(&ctx->img->objs, o);
+	if (err) {
+		release_fd_obj(o);
+		return err;
+	}
+	return 1;
 }
 
 int res_remote_batch(struct ck_proc *p, const struct remote_call *calls, size_t n, long *rets)

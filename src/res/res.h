@@ -125,6 +125,10 @@ int res_read_scratch(struct ck_proc *p, size_t off, void *buf, size_t len);
 int res_add_install(struct ck_rst *r, int fd, int src, bool cloexec);
 /* prepare: ckpt's descriptor src is to be inherited by the new processes */
 int res_temp_register(struct rst_ctx *ctx, int src);
+/* restart: ckpt's one descriptor for the object of this kind and keys. *fd,
+ * just opened, is kept when it is the first (1 is returned), else closed
+ * and replaced by the one kept before (0); -errno on failure (*fd closed). */
+int res_keep_fd(struct rst_ctx *ctx, enum obj_kind kind, uint64_t k0, uint64_t k1, int *fd);
 /* plan: the number src has as a temporary descriptor in the new processes */
 int res_temp(struct rst_ctx *ctx, int src);
 /* Checks that a fixed-size record with a variable tail is consistent. */

@@ -90,9 +90,10 @@ static void check_area(const char *name, const uint8_t *area, const uint8_t *gen
 		for (size_t w = 0; w < PS / 8; w++) {
 			uint64_t want = expected(page, gens[page], w);
 			if (p[w] != want)
-				scen_fail("%s: %s page %zu word %zu is %#llx, expected %#llx (gen %u)",
-					  who, name, page, w, (unsigned long long)p[w],
-					  (unsigned long long)want, gens[page]);
+				scen_fail(
+					"%s: %s page %zu word %zu is %#llx, expected %#llx (gen %u)",
+					who, name, page, w, (unsigned long long)p[w],
+					(unsigned long long)want, gens[page]);
 		}
 	}
 }
@@ -202,7 +203,6 @@ static void spawn(const char *name, void (*work)(void), int ready_fd)
 	check_all(true);
 	scen_pass();
 }
-
 
 static void g_work(void)
 {

@@ -315,9 +315,12 @@ static const struct {
 	int (*setup)(void);
 	void (*check)(void);
 } cases[] = {
-	{ "socket", socket_setup, socket_check },    { "pipe", pipe_setup, pipe_check },
-	{ "eventfd", eventfd_setup, eventfd_check }, { "inotify", inotify_setup, inotify_check },
-	{ "epoll", epoll_setup, epoll_check },	     { "lock", lock_setup, lock_check },
+	{ "socket", socket_setup, socket_check },
+	{ "pipe", pipe_setup, pipe_check },
+	{ "eventfd", eventfd_setup, eventfd_check },
+	{ "inotify", inotify_setup, inotify_check },
+	{ "epoll", epoll_setup, epoll_check },
+	{ "lock", lock_setup, lock_check },
 	{ "deleted", deleted_setup, deleted_check },
 	{ "memfd_huge", memfd_huge_setup, memfd_huge_check },
 	{ "sysv_locked", sysv_locked_setup, sysv_locked_check },
