@@ -42,35 +42,48 @@
 #include "util/io.h"
 #include "util/log.h"
 
-static int same_ns(pid_t pid, const char *ns)
-{
-	char a[64], b[64];
-	struct stat sa, sb;
+static const char *const namespaces[] = { "mnt", "pid",	 "net",	   "ipc",
+					  "uts", "user", "cgroup", "time" };
+#define NNS (sizeof(namespaces) / sizeof(namespaces[0]))
 
-	snprintf(a, sizeof(a), "/proc/%d/ns/%s", pid, ns);
-	snprintf(b, sizeof(b), "/proc/self/ns/%s", ns);
-	if (stat(a, &sa) || stat(b, &sb))
-		return errno == ENOENT ? 0 : -errno;
-	if (sa.st_ino != sb.st_ino || sa.st_dev != sb.st_dev) {
-		log_err("pid %d: runs in a different %s namespace than ckpt: not supported", pid,
-			ns);
-		return -EOPNOTSUPP;
+/* The namespaces of process pid ("self" for ckpt), by device and inode; a
+ * kind this kernel lacks stays zero. */
+static int read_namespaces(const char *pid, struct stat ids[NNS])
+{
+	char path[64];
+	int dir, err = 0;
+
+	snprintf(path, sizeof(path), "/proc/%s/ns", pid);
+	dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return -errno;
+	for (size_t i = 0; i < NNS && !err; i++) {
+		memset(&ids[i], 0, sizeof(ids[i]));
+		if (fstatat(dir, namespaces[i], &ids[i], 0) && errno != ENOENT)
+			err = -errno;
 	}
-	return 0;
+	close(dir);
+	return err;
 }
 
-static int check_namespaces(pid_t pid)
+static int check_namespaces(pid_t pid, const struct stat own[NNS])
 {
-	static const char *const namespaces[] = { "mnt", "pid",	 "net",	   "ipc",
-						  "uts", "user", "cgroup", "time" };
+	struct stat ids[NNS];
+	char name[16];
+	int err;
 
-	for (size_t i = 0; i < sizeof(namespaces) / sizeof(namespaces[0]); i++) {
-		int err = same_ns(pid, namespaces[i]);
-
-		if (err)
-			return err;
+	snprintf(name, sizeof(name), "%d", pid);
+	err = read_namespaces(name, ids);
+	if (err)
+		log_err("pid %d: cannot read its namespaces: %s", pid, strerror(-err));
+	for (size_t i = 0; i < NNS && !err; i++) {
+		if (ids[i].st_ino == own[i].st_ino && ids[i].st_dev == own[i].st_dev)
+			continue;
+		log_err("pid %d: runs in a different %s namespace than ckpt: not supported", pid,
+			namespaces[i]);
+		err = -EOPNOTSUPP;
 	}
-	return 0;
+	return err;
 }
 
 /*
@@ -206,6 +219,7 @@ static int resolve_restart(struct ck_proc *p, struct ck_thread *t)
 /* Freezes the tree and refuses what restart could not rebuild. */
 static int freeze(struct ck_image *img, pid_t pid)
 {
+	struct stat own[NNS];
 	int err;
 
 	if (pid == getpid()) {
@@ -213,12 +227,16 @@ static int freeze(struct ck_image *img, pid_t pid)
 		return -EINVAL;
 	}
 	err = freeze_tree(img, pid);
+	if (!err && read_namespaces("self", own)) {
+		log_err("cannot read ckpt's own namespaces");
+		err = -EIO;
+	}
 	for (uint32_t i = 0; i < img->nprocs && !err; i++) {
 		struct ck_proc *p = &img->procs[i];
 
 		if (p->rec.flags & CKPT_PROC_ZOMBIE)
 			continue;
-		err = check_namespaces(p->rec.pid);
+		err = check_namespaces(p->rec.pid, own);
 		for (uint32_t t = 0; t < p->nthreads && !err; t++)
 			err = resolve_restart(p, &p->threads[t]);
 	}
@@ -251,8 +269,6 @@ static int inspect(struct ck_proc *p)
 
 	err = proc_read_status(p->rec.pid, 0, &live->status);
 	if (!err)
-		err = proc_read_stat(p->rec.pid, 0, &live->stat);
-	if (!err)
 		err = proc_read_smaps(p->rec.pid, &live->maps);
 	if (err) {
 		log_err("pid %d: cannot read its /proc files: %s", p->rec.pid, strerror(-err));
@@ -275,6 +291,13 @@ static int inspect(struct ck_proc *p)
 		return err;
 	}
 	live->scratch = (unsigned long)ret;
+	err = remote_write_stub(p->rec.pid, live->scratch + RES_SCRATCH_STUB);
+	if (err) {
+		log_err("pid %d: cannot write to its scratch page: %s", p->rec.pid, strerror(-err));
+		return err;
+	}
+	for (uint32_t i = 0; i < p->nthreads; i++)
+		p->threads[i].rt.stub_ip = live->scratch + RES_SCRATCH_STUB;
 	return 0;
 }
 
@@ -285,6 +308,8 @@ static int unmap_scratch(struct ck_proc *p)
 
 	if (!p->live || !p->live->scratch)
 		return 0;
+	for (uint32_t i = 0; i < p->nthreads; i++)
+		p->threads[i].rt.stub_ip = 0;
 	err = res_remote(p, NULL, &ret, SYS_munmap, p->live->scratch, RES_SCRATCH_SIZE, 0, 0, 0, 0);
 	if (!err && ret)
 		err = (int)ret;
@@ -304,16 +329,23 @@ static int collect(struct dump_ctx *ctx)
 		if (p->rec.flags & CKPT_PROC_ZOMBIE)
 			continue;
 		err = inspect(p);
-
+		if (!err) {
+			err = res_ask_all(ctx, p);
+			if (err)
+				log_err("pid %d: cannot run ckpt's queries in it: %s", p->rec.pid,
+					strerror(-err));
+		}
 		for (size_t k = 0; res_table[k] && !err; k++) {
 			const struct res_ops *ops = res_table[k];
 
+			ctx->op = k;
 			if (ops->collect)
 				err = ops->collect(ctx, p);
 			for (uint32_t t = 0; t < p->nthreads && !err; t++)
 				if (ops->collect_thread)
 					err = ops->collect_thread(ctx, p, &p->threads[t]);
 		}
+		res_asks_release(p);
 		if (!err)
 			err = unmap_scratch(p);
 		if (err)
@@ -389,6 +421,7 @@ static void release_live(struct ck_proc *p)
 		return;
 	proc_status_release(&p->live->status);
 	proc_maps_release(&p->live->maps);
+	res_asks_release(p);
 	free(p->live->runs);
 	free(p->live->data);
 	free(p->live);
@@ -400,6 +433,7 @@ static int thaw(struct ck_image *img)
 {
 	int ret = 0;
 
+	freeze_let_go_started(img);
 	for (uint32_t i = 0; i < img->nprocs; i++) {
 		struct ck_proc *p = &img->procs[i];
 

@@ -3,11 +3,15 @@
  *
  * The tree is the root and all its descendants, as their parent links are
  * now (a process reparented to a subreaper inside the tree belongs to it).
- * Freezing goes in passes until one finds nothing new:
+ * Freezing goes in passes until one finds nothing new (the state of every
+ * process is read once more when all is frozen, and kept in live->stat):
  *
  *  1. For every process known, list its threads and seize (and interrupt)
- *     those not seized yet. A process whose every thread is stopped can
- *     neither start a thread nor fork any more.
+ *     those not seized yet, listing again at once while the listing is
+ *     out of date. A process whose every thread is stopped can neither
+ *     start a thread nor fork any more. Threads are seized with
+ *     PTRACE_O_TRACECLONE: one that starts a thread while being stopped
+ *     leaves it attached to ckpt and stopped, for the next listing.
  *  2. For every seized thread, list its children; a new one joins the tree
  *     (a zombie is recorded with its exit status, and needs no seizing).
  *
@@ -22,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "core/freeze.h"
@@ -103,7 +108,9 @@ static int seize_thread(struct ck_proc *p, pid_t tid)
 	n->restarted_nr = -1;
 	err = check_vfork(p, tid);
 	if (!err)
-		err = remote_seize(&n->rt, tid, 0);
+		err = remote_seize(&n->rt, tid, REMOTE_TRACECLONE);
+	if (err && n->rt.seized)
+		remote_release(&n->rt);
 	if (err)
 		return err;
 	p->nthreads++;
@@ -143,68 +150,94 @@ static int check_main_thread_exit(pid_t pid)
 }
 
 /* Reads what /proc says of a process: zombie or not, parent, group and
- * session. */
+ * session (and keeps the whole of it in live->stat). */
 static int read_state(struct ck_proc *p)
 {
-	struct proc_stat st;
-	int err = proc_read_stat(p->rec.pid, 0, &st);
+	struct proc_stat probe, *st = p->live ? &p->live->stat : &probe;
+	int err = proc_read_stat(p->rec.pid, 0, st);
 
 	if (err)
 		return err;
-	p->rec.ppid = st.ppid;
-	p->rec.pgid = st.pgrp;
-	p->rec.sid = st.session;
-	if (st.state == 'Z') {
+	p->rec.ppid = st->ppid;
+	p->rec.pgid = st->pgrp;
+	p->rec.sid = st->session;
+	if (st->state == 'Z') {
 		err = check_main_thread_exit(p->rec.pid);
 		p->rec.flags |= CKPT_PROC_ZOMBIE;
-		p->rec.exit_status = st.exit_code;
+		p->rec.exit_status = st->exit_code;
 	}
 	return err;
 }
 
-/* Step 1 for one process; *changed when a thread was seized. */
-static int seize_threads(struct ck_proc *p, bool *changed)
+/* One listing of the process's threads, each seized unless it already is,
+ * newest first (the one least likely to have handed over to a successor
+ * yet). *again when the listing was out of date: a thread vanished, or the
+ * kernel counts more than were seized. */
+static int seize_listed(struct ck_proc *p, bool *changed, bool *again)
 {
+	struct proc_stat st;
 	pid_t *tids;
 	size_t n;
-	int err;
+	int err = proc_list_tasks(p->rec.pid, &tids, &n);
 
-	if (p->rec.flags & CKPT_PROC_ZOMBIE)
-		return 0;
-	err = proc_list_tasks(p->rec.pid, &tids, &n);
 	if (err == -ENOENT)
 		return -ESRCH;
 	if (err)
 		return err;
-	for (size_t i = 0; i < n && !err; i++) {
+	for (size_t i = n; i-- > 0 && !err;) {
 		if (has_thread(p, tids[i]))
 			continue;
 		err = seize_thread(p, tids[i]);
 		if (err == -ESRCH || err == -EPERM) {
 			/* gone, or a zombie thread: looked at again below. A
-			 * thread may start another on its way out, which the
-			 * next pass finds (a zombie main thread stays). */
-			*changed |= tids[i] != p->rec.pid;
+			 * thread may start another on its way out (a zombie
+			 * main thread stays). */
+			*again |= tids[i] != p->rec.pid;
 			err = 0;
 			continue;
 		}
 		*changed = true;
 	}
 	free(tids);
-	if (!err && !p->nthreads) {
-		/* no thread could be seized: it exited meanwhile */
-		err = read_state(p);
-		if (!err && !(p->rec.flags & CKPT_PROC_ZOMBIE))
-			err = -ESRCH;
-		*changed = true;
-	} else if (!err) {
-		/* reading /proc/PID/task while threads start and end can miss
-		 * both a new thread and the one that started it: the kernel's
-		 * count tells when a thread is still out there */
-		struct proc_stat st;
+	if (err || !p->nthreads)
+		return err;
+	/* reading /proc/PID/task while threads start and end can miss both
+	 * a new thread and the one that started it: the kernel's count tells
+	 * when a thread is still out there */
+	if (proc_read_stat(p->rec.pid, 0, &st) || st.num_threads != (long)p->nthreads)
+		*again = true;
+	return 0;
+}
 
-		if (proc_read_stat(p->rec.pid, 0, &st) || st.num_threads != (long)p->nthreads)
+/* Step 1 for one process; *changed when a thread was seized or the
+ * process still changes. Threads that start and end faster than a pass
+ * are chased at once: every seized thread is attached with
+ * PTRACE_O_TRACECLONE, so a relay stops at the first thread seized before
+ * it started the next. */
+static int seize_threads(struct ck_proc *p, bool *changed)
+{
+	int err = 0;
+
+	if (p->rec.flags & CKPT_PROC_ZOMBIE || p->live->all_seized)
+		return 0;
+	for (int round = 0; round < MAX_PASSES && !err; round++) {
+		bool again = false;
+
+		err = seize_listed(p, changed, &again);
+		if (!err && !p->nthreads) {
+			/* no thread could be seized: it exited meanwhile */
+			err = read_state(p);
+			if (!err && !(p->rec.flags & CKPT_PROC_ZOMBIE))
+				err = -ESRCH;
 			*changed = true;
+			return err;
+		}
+		if (!again) {
+			/* stopped, all of them: it can start no more */
+			p->live->all_seized = !err;
+			return err;
+		}
+		*changed = true;
 	}
 	return err;
 }
@@ -297,6 +330,37 @@ static int main_thread_first(struct ck_proc *p)
 	log_err("pid %d: its main thread has exited while other threads run: not supported",
 		p->rec.pid);
 	return -EOPNOTSUPP;
+}
+
+/* Detaching fails (harmlessly) for a task ckpt does not trace. */
+static void let_go_unseized(const struct ck_proc *p, const pid_t *tids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!has_thread(p, tids[i]))
+			ptrace(PTRACE_DETACH, tids[i], 0, 0);
+}
+
+void freeze_let_go_started(const struct ck_image *img)
+{
+	for (uint32_t i = 0; i < img->nprocs; i++) {
+		const struct ck_proc *p = &img->procs[i];
+
+		for (uint32_t t = 0; t < p->nthreads; t++) {
+			pid_t *tids;
+			size_t n;
+
+			if (!p->threads[t].rt.started_task)
+				continue;
+			if (!proc_list_tasks(p->rec.pid, &tids, &n)) {
+				let_go_unseized(p, tids, n);
+				free(tids);
+			}
+			if (!proc_read_children(p->rec.pid, p->threads[t].rec.tid, &tids, &n)) {
+				let_go_unseized(p, tids, n);
+				free(tids);
+			}
+		}
+	}
 }
 
 int freeze_tree(struct ck_image *img, pid_t root)

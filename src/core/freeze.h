@@ -9,9 +9,15 @@
 
 /* Fills img->procs with the tree rooted at root (root first, parents before
  * children), every thread of every live process seized and stopped, the
- * main thread first; zombies are recorded with their exit status. On
+ * main thread first; zombies are recorded with their exit status. Each live
+ * process's live->stat is its /proc stat as read once all was frozen. On
  * failure, what was seized is in img for the caller to release. */
 int freeze_tree(struct ck_image *img, pid_t root);
+
+/* Lets go the tasks the kernel attached to ckpt when a thread being seized
+ * started them, if no listing found them before the checkpoint ended (it
+ * failed): they wait in their first stop, and are ckpt's to release. */
+void freeze_let_go_started(const struct ck_image *img);
 
 /* Refuses processes of the frozen tree that share their memory, descriptor
  * table or fs context (see unshared.c). */

@@ -22,6 +22,8 @@
 
 #define CK_NRLIMITS 16
 
+struct res_asks;
+
 struct ck_sigqueue {
 	uint32_t count;
 	uint8_t (*info)[CKPT_SIGINFO_SIZE];
@@ -37,6 +39,7 @@ struct ck_thread {
 	struct ckpt_rec_thread_sched sched;
 	bool has_sched;
 	struct remote_task rt; /* the traced thread, at checkpoint and at restart */
+	struct res_asks *asks; /* checkpoint: its syscalls' answers (res/ask.c) */
 	long restarted_nr; /* checkpoint: the call its restart_syscall continues, or -1 */
 	struct {
 		int list; /* its list in the plan */
@@ -166,6 +169,7 @@ struct ck_live {
 	unsigned long syscall_ip;
 	unsigned long scratch; /* a page mapped in the process for syscall results */
 	unsigned int seen_pass; /* the last freeze pass that found it as a child */
+	bool all_seized; /* every thread seized, as many as the kernel counts */
 };
 
 struct ck_proc *model_find_proc(const struct ck_image *img, pid_t pid);

@@ -66,8 +66,17 @@ int remote_seize(struct remote_task *t, pid_t tid, unsigned int options)
 	t->tid = tid;
 	if (options & REMOTE_EXITKILL)
 		opts |= PTRACE_O_EXITKILL;
-	if (ptrace(PTRACE_SEIZE, tid, 0, opts))
-		return -errno;
+	if (options & REMOTE_TRACECLONE)
+		opts |= PTRACE_O_TRACECLONE;
+	if (ptrace(PTRACE_SEIZE, tid, 0, opts)) {
+		int e = errno;
+
+		/* already ours when a thread we trace started it: the kernel
+		 * attached it, and it waits in its first stop */
+		if (e != EPERM || !(options & REMOTE_TRACECLONE) ||
+		    ptrace(PTRACE_INTERRUPT, tid, 0, 0))
+			return -e;
+	}
 	t->seized = true;
 	for (int i = 0; i < MAX_SIGNAL_STOPS; i++) {
 		if (ptrace(PTRACE_INTERRUPT, tid, 0, 0))
@@ -82,6 +91,13 @@ int remote_seize(struct remote_task *t, pid_t tid, unsigned int options)
 		if (status >> 16 == PTRACE_EVENT_STOP) {
 			t->group_stopped = is_group_stop_sig(WSTOPSIG(status));
 			break;
+		}
+		if (status >> 16 == PTRACE_EVENT_CLONE) {
+			/* it started a task before our interrupt landed */
+			t->started_task = true;
+			if (ptrace(PTRACE_CONT, tid, 0, 0))
+				return -errno;
+			continue;
 		}
 		/* a signal-delivery-stop: let the signal through and stop again */
 		if (ptrace(PTRACE_CONT, tid, 0, WSTOPSIG(status)))
@@ -164,20 +180,28 @@ int remote_syscall(struct remote_task *t, long *ret, long nr, long a1, long a2, 
 
 	if (err)
 		return err;
-	arch_setup_syscall(&r, t->syscall_ip, nr, args);
+	arch_setup_syscall(&r, t->stub_ip ? t->stub_ip : t->syscall_ip, nr, args);
 	err = arch_set_regs(t->tid, &r);
 	if (err)
 		return err;
 	t->regs_changed = true;
-	err = run_to_syscall_stop(t);
-	if (!err)
-		err = run_to_syscall_stop(t);
+	/* to the stub's int3, or one step: over the syscall instruction */
+	err = run_to_stop(t, t->stub_ip ? PTRACE_CONT : PTRACE_SINGLESTEP, SIGTRAP);
 	if (!err)
 		err = arch_get_regs(t->tid, &r);
 	if (err)
 		return err;
 	*ret = arch_syscall_result(&r);
 	return 0;
+}
+
+int remote_write_stub(pid_t pid, unsigned long addr)
+{
+	uint8_t code[REMOTE_STUB_SIZE];
+	size_t n = arch_emit_syscall_insn(code);
+
+	n += arch_emit_trap(code + n);
+	return remote_write(pid, addr, code, n);
 }
 
 int remote_batch(struct remote_task *t, unsigned long area, size_t len,

@@ -23,17 +23,24 @@ struct remote_task {
 	uint64_t sigmask; /* blocked signals as found when frozen */
 	bool seized;
 	bool group_stopped; /* was in a job-control stop */
+	bool started_task; /* started a thread (or process) while being seized */
 	bool regs_changed; /* a remote syscall ran: registers must go back */
 	bool mask_changed; /* signals are blocked for remote syscalls */
 	int reinject_sig; /* a signal that arrived while we worked, to deliver on release */
 	unsigned long syscall_ip; /* address of a syscall instruction in the task */
+	unsigned long stub_ip; /* a remote_write_stub in the task, or 0 */
 };
 
 /* Options for remote_seize */
 #define REMOTE_EXITKILL (1U << 0) /* the task dies if ckpt dies (restart) */
+/* Threads and processes the task starts (but not forks) are attached too,
+ * and wait in a stop until remote_seize takes them (checkpoint: a task that
+ * starts a thread while it is being seized cannot hand it on unseen). */
+#define REMOTE_TRACECLONE (1U << 1)
 
 /* Seize tid and stop it. Signals that arrive while it stops are delivered
- * as usual. Fails with -ESRCH if it exits, -EPERM if someone traces it. */
+ * as usual. Fails with -ESRCH if it exits, -EPERM if someone else traces
+ * it. */
 int remote_seize(struct remote_task *t, pid_t tid, unsigned int options);
 /* Attach to a task that is stopped with a pending SIGTRAP of its own (the
  * restorer blob's int3) right after PTRACE_SEIZE. */
@@ -41,6 +48,12 @@ int remote_wait_stop(struct remote_task *t, int *ret_sig);
 /* Runs nr(args...) in the task; the result (or -errno) goes to *ret. */
 int remote_syscall(struct remote_task *t, long *ret, long nr, long a1, long a2, long a3, long a4,
 		   long a5, long a6);
+/* Writes a syscall instruction followed by a breakpoint at addr of the
+ * task, which must be executable: a thread whose stub_ip is addr runs a
+ * remote_syscall with one stop (at the breakpoint) instead of two (at
+ * syscall entry and exit). Clear stub_ip before the stub goes away. */
+#define REMOTE_STUB_SIZE 16
+int remote_write_stub(pid_t pid, unsigned long addr);
 /* Runs n syscalls one after the other in the task, with one stop: their
  * code and results go to [area, area + len) of the task, which must be
  * writable and executable. Each result (or -errno) goes to rets[i].

@@ -38,15 +38,19 @@ static int same_creds(struct ck_proc *p, const struct ck_thread *t)
 	return err;
 }
 
+static int ask(struct res_asks *a, struct ck_proc *p)
+{
+	(void)p;
+	return res_ask(a, SYS_prctl, (long[6]){ PR_GET_SECUREBITS });
+}
+
 static int collect(struct dump_ctx *ctx, struct ck_proc *p)
 {
 	const struct proc_status *st = &p->live->status;
 	struct ckpt_rec_creds *c = &p->creds;
-
 	long ret;
 	int err;
 
-	(void)ctx;
 	for (uint32_t i = 1; i < p->nthreads; i++) {
 		err = same_creds(p, &p->threads[i]);
 		if (err)
@@ -66,10 +70,9 @@ static int collect(struct dump_ctx *ctx, struct ck_proc *p)
 	c->cap_eff = st->cap_eff;
 	c->cap_bnd = st->cap_bnd;
 	c->cap_amb = st->cap_amb;
-	err = res_remote(p, NULL, &ret, SYS_prctl, PR_GET_SECUREBITS, 0, 0, 0, 0, 0);
-	if (!err && ret < 0)
+	ret = res_answer(ctx, p, NULL, 0, NULL, 0);
+	if (ret < 0) {
 		err = (int)ret;
-	if (err) {
 		log_err("pid %d: cannot read its securebits: %s", p->rec.pid, strerror(-err));
 		return err;
 	}
@@ -273,6 +276,7 @@ static const uint32_t types[] = { CKPT_REC_CREDS, 0 };
 const struct res_ops creds_ops = {
 	.name = "creds",
 	.types = types,
+	.ask = ask,
 	.collect = collect,
 	.write = write_rec,
 	.read = read_rec,

@@ -93,6 +93,22 @@ static bool is_special_name(const char *n)
 }
 
 /* Fills v from the smaps entry pv; *skip when the area is not saved. */
+/*
+ * The areas of one file mapped in parts follow each other: an area whose
+ * name, device and inode (as smaps gives them) are those of the area just
+ * before it, found a file by its map_files link, maps the same file.
+ */
+static bool same_file_as_previous(const struct ck_proc *p, const struct proc_vma *pv,
+				  const struct ck_vma *v)
+{
+	const struct proc_vma *prev = pv - 1;
+
+	return v > p->vmas && pv > p->live->maps.vmas && v[-1].rec.kind == CKPT_VMA_FILE &&
+	       v[-1].rec.start == prev->start && prev->name && !strcmp(prev->name, pv->name) &&
+	       prev->dev_major == pv->dev_major && prev->dev_minor == pv->dev_minor &&
+	       prev->ino == pv->ino && !pv->deleted && !prev->deleted;
+}
+
 static int classify(struct dump_ctx *ctx, struct ck_proc *p, const struct proc_vma *pv,
 		    struct ck_vma *v, bool *skip)
 {
@@ -156,6 +172,15 @@ static int classify(struct dump_ctx *ctx, struct ck_proc *p, const struct proc_v
 		v->rec.kind = CKPT_VMA_ANON;
 		return 0;
 	}
+	if (same_file_as_previous(p, pv, v)) {
+		v->rec.kind = CKPT_VMA_FILE;
+		v->rec.pgoff = pv->pgoff;
+		v->rec.fid = v[-1].rec.fid;
+		if (pv->vmflags & VMF(MW))
+			v->rec.flags |= CKPT_VMA_MAYWRITE;
+		v->name = strdup(name);
+		return v->name ? 0 : -ENOMEM;
+	}
 	{
 		struct stat st;
 		uint32_t shm_kind;
@@ -178,15 +203,7 @@ static int classify(struct dump_ctx *ctx, struct ck_proc *p, const struct proc_v
 		}
 		free(v->name);
 		v->name = NULL;
-		/* the areas of one file follow each other: its path is known */
-		if (v > p->vmas && v[-1].rec.kind == CKPT_VMA_FILE &&
-		    v[-1].rec.fid.dev == st.st_dev && v[-1].rec.fid.ino == st.st_ino &&
-		    !strcmp(v[-1].name, name)) {
-			v->name = strdup(name);
-			err = v->name ? 0 : -ENOMEM;
-		} else {
-			err = res_link_path(path, &v->name, &st);
-		}
+		err = res_link_path(path, &v->name, &st);
 		if (err == -ENOENT)
 			return refuse_vma(p, pv,
 					  "mapped file was deleted or is not reachable "
@@ -299,28 +316,41 @@ static int scan_vma(struct ck_proc *p, int pagemap, struct ck_vma *v, struct pag
 	return 0;
 }
 
+/* What collect asks the process (answers in this order) */
+enum {
+	ASK_THP_DISABLE,
+	ASK_MEMORY_MERGE,
+	ASK_BRK
+};
+
+static int ask(struct res_asks *a, struct ck_proc *p)
+{
+	int err = res_ask(a, SYS_prctl, (long[6]){ PR_GET_THP_DISABLE });
+
+	(void)p;
+	if (!err)
+		err = res_ask(a, SYS_prctl, (long[6]){ PR_GET_MEMORY_MERGE });
+	return err ? err : res_ask(a, SYS_brk, (long[6]){ 0 });
+}
+
 /*
  * Settings of the whole address space: THP disabled, KSM merging of every
  * area, and mlockall(MCL_FUTURE), which /proc shows nowhere but on new
  * mappings: the scratch page ckpt mapped tells.
  */
-static int collect_mm_flags(struct ck_proc *p)
+static int collect_mm_flags(const struct dump_ctx *ctx, struct ck_proc *p)
 {
 	struct ckpt_rec_mm *m = &p->mm;
 	uint64_t vmflags = 0;
-	long ret;
+	long ret = res_answer(ctx, p, NULL, ASK_THP_DISABLE, NULL, 0);
 	int err;
 
-	err = res_remote(p, NULL, &ret, SYS_prctl, PR_GET_THP_DISABLE, 0, 0, 0, 0, 0);
-	if (!err && ret < 0)
-		err = (int)ret;
-	if (err) {
-		log_err("pid %d: cannot read its THP setting: %s", p->rec.pid, strerror(-err));
-		return err;
+	if (ret < 0) {
+		log_err("pid %d: cannot read its THP setting: %s", p->rec.pid, strerror((int)-ret));
+		return (int)ret;
 	}
 	m->thp_disable = (uint32_t)ret;
-	err = res_remote(p, NULL, &ret, SYS_prctl, PR_GET_MEMORY_MERGE, 0, 0, 0, 0, 0);
-	if (!err && ret > 0)
+	if (res_answer(ctx, p, NULL, ASK_MEMORY_MERGE, NULL, 0) > 0)
 		m->flags |= CKPT_MM_MERGE_ANY;
 	err = proc_read_vmflags_at(p->rec.pid, p->live->scratch, &vmflags);
 	if (err) {
@@ -335,7 +365,7 @@ static int collect_mm_flags(struct ck_proc *p)
 	return 0;
 }
 
-static int collect_mm_fields(struct ck_proc *p)
+static int collect_mm_fields(const struct dump_ctx *ctx, struct ck_proc *p)
 {
 	const struct proc_stat *st = &p->live->stat;
 	struct ckpt_rec_mm *m = &p->mm;
@@ -355,10 +385,11 @@ static int collect_mm_fields(struct ck_proc *p)
 	m->arg_end = st->arg_end;
 	m->env_start = st->env_start;
 	m->env_end = st->env_end;
-	err = res_remote(p, NULL, &brk, SYS_brk, 0, 0, 0, 0, 0, 0);
-	if (err) {
-		log_err("pid %d: cannot read its program break: %s", p->rec.pid, strerror(-err));
-		return err;
+	brk = res_answer(ctx, p, NULL, ASK_BRK, NULL, 0);
+	if (brk < 0 && brk > -4096) {
+		log_err("pid %d: cannot read its program break: %s", p->rec.pid,
+			strerror((int)-brk));
+		return (int)brk;
 	}
 	m->brk = (uint64_t)brk;
 	snprintf(path, sizeof(path), "/proc/%d/auxv", p->rec.pid);
@@ -380,7 +411,7 @@ static int collect_mm_fields(struct ck_proc *p)
 		log_err("pid %d: cannot inspect its executable: %s", p->rec.pid, strerror(-err));
 		return err;
 	}
-	err = collect_mm_flags(p);
+	err = collect_mm_flags(ctx, p);
 	if (err)
 		return err;
 	m->exe_len = strlen(p->exe);
@@ -683,7 +714,7 @@ static int collect(struct dump_ctx *ctx, struct ck_proc *p)
 	char path[64];
 	int pagemap, err;
 
-	err = collect_mm_fields(p);
+	err = collect_mm_fields(ctx, p);
 	if (err)
 		return err;
 	p->vmas = calloc(maps->count ? maps->count : 1, sizeof(*p->vmas));
@@ -1611,6 +1642,7 @@ static const uint32_t types[] = { CKPT_REC_MM, CKPT_REC_VMA, CKPT_REC_MM_DROP, 0
 const struct res_ops mm_ops = {
 	.name = "mm",
 	.types = types,
+	.ask = ask,
 	.collect = collect,
 	.write = write_rec,
 	.read = read_rec,

@@ -151,12 +151,6 @@ int res_keep_fd(struct rst_ctx *ctx, enum obj_kind kind, uint64_t k0, uint64_t k
 	return 1;
 }
 
-int res_remote_batch(struct ck_proc *p, const struct remote_call *calls, size_t n, long *rets)
-{
-	return remote_batch(&p->threads[0].rt, p->live->scratch + RES_SCRATCH_DATA,
-			    RES_SCRATCH_SIZE - RES_SCRATCH_DATA, calls, n, rets);
-}
-
 int res_read_scratch(struct ck_proc *p, size_t off, void *buf, size_t len)
 {
 	return remote_read(p->rec.pid, p->live->scratch + off, buf, len);

@@ -22,7 +22,11 @@
 struct dump_ctx {
 	struct ck_image *img;
 	unsigned int flags;
+	size_t op; /* the resource whose hook runs (res_table index) */
 };
+
+/* The syscalls a process or thread is asked at checkpoint (see ask.c). */
+struct res_asks;
 
 /* Restart. */
 struct rst_ctx {
@@ -68,6 +72,11 @@ struct res_ops {
 	const char *name;
 	const uint32_t *types; /* record types it reads, 0-terminated */
 
+	/* checkpoint: the read-only syscalls the frozen process (or thread)
+	 * must run for collect, added with res_ask; all run before any
+	 * collect, with one stop per thread */
+	int (*ask)(struct res_asks *a, struct ck_proc *p);
+	int (*ask_thread)(struct res_asks *a, struct ck_proc *p, struct ck_thread *t);
 	/* checkpoint: fill the model from the frozen process */
 	int (*collect)(struct dump_ctx *ctx, struct ck_proc *p);
 	int (*collect_thread)(struct dump_ctx *ctx, struct ck_proc *p, struct ck_thread *t);
@@ -109,16 +118,30 @@ struct res_ops {
 extern const struct res_ops *const res_table[];
 const struct res_ops *res_for_type(uint32_t type);
 
+/* Asking (ask.c): nr(args) is added to the batch; with res_ask_buf,
+ * argument buf_arg becomes the address of len bytes of scratch for the
+ * call to fill. -E2BIG when the buffers outgrow RES_SCRATCH_DATA. */
+int res_ask(struct res_asks *a, long nr, const long args[6]);
+int res_ask_buf(struct res_asks *a, size_t len, int buf_arg, long nr, const long args[6]);
+/* The answer to the i-th call the running resource asked of process p
+ * (t NULL) or of its thread t: the call's result or -errno, and the first
+ * len bytes of its buffer in buf. -EINVAL if it asked no such call. */
+long res_answer(const struct dump_ctx *ctx, struct ck_proc *p, struct ck_thread *t,
+		unsigned int i, void *buf, size_t len);
+/* Runs every resource's asks of a process, one batch per thread. */
+int res_ask_all(struct dump_ctx *ctx, struct ck_proc *p);
+void res_asks_release(struct ck_proc *p);
+
 /* A syscall in thread t (or the main thread) of a frozen process; results
  * that are written to memory land in its scratch area (ck_live.scratch,
  * RES_SCRATCH_SIZE bytes, of which the first RES_SCRATCH_DATA are for
- * them; the rest holds the code of batches). */
-#define RES_SCRATCH_SIZE (16 * 1024)
+ * them; then come the code of batches, and the stub that runs single
+ * syscalls, at RES_SCRATCH_STUB). */
+#define RES_SCRATCH_SIZE (32 * 1024)
 #define RES_SCRATCH_DATA (8 * 1024)
+#define RES_SCRATCH_STUB (RES_SCRATCH_SIZE - REMOTE_STUB_SIZE)
 int res_remote(struct ck_proc *p, struct ck_thread *t, long *ret, long nr, long a1, long a2,
 	       long a3, long a4, long a5, long a6);
-/* Many syscalls in the main thread with one stop (remote_batch). */
-int res_remote_batch(struct ck_proc *p, const struct remote_call *calls, size_t n, long *rets);
 int res_read_scratch(struct ck_proc *p, size_t off, void *buf, size_t len);
 
 /* Per-resource helpers shared through this header */

@@ -15,33 +15,31 @@ static const char *const rlimit_names[CK_NRLIMITS] = {
 	"memlock", "as",    "locks", "sigpending", "msgqueue", "nice", "rtprio", "rttime",
 };
 
-/* Read inside the process, in one batch: prlimit on another process needs
+/* Asked, every limit in order: prlimit on another process needs
  * CAP_SYS_RESOURCE as soon as its credentials differ from ckpt's. */
+static int ask(struct res_asks *a, struct ck_proc *p)
+{
+	int err = 0;
+
+	(void)p;
+	for (int i = 0; i < CK_NRLIMITS && !err; i++)
+		err = res_ask_buf(a, sizeof(struct rlimit), 3, SYS_prlimit64, (long[6]){ 0, i });
+	return err;
+}
+
 static int collect(struct dump_ctx *ctx, struct ck_proc *p)
 {
-	struct remote_call calls[CK_NRLIMITS];
-	struct rlimit r[CK_NRLIMITS];
-	long rets[CK_NRLIMITS];
-	int err;
-
-	(void)ctx;
-	for (int i = 0; i < CK_NRLIMITS; i++)
-		calls[i] = (struct remote_call){
-			SYS_prlimit64, { 0, i, 0, (long)(p->live->scratch + i * sizeof(r[0])) }
-		};
-	err = res_remote_batch(p, calls, CK_NRLIMITS, rets);
-	if (!err)
-		err = res_read_scratch(p, 0, r, sizeof(r));
 	for (int i = 0; i < CK_NRLIMITS; i++) {
-		if (!err && rets[i] < 0)
-			err = (int)rets[i];
-		if (err) {
+		struct rlimit r;
+		long ret = res_answer(ctx, p, NULL, (unsigned int)i, &r, sizeof(r));
+
+		if (ret < 0) {
 			log_err("pid %d: cannot read limit %s: %s", p->rec.pid, rlimit_names[i],
-				strerror(-err));
-			return err;
+				strerror((int)-ret));
+			return (int)ret;
 		}
-		p->rlim[i].cur = r[i].rlim_cur;
-		p->rlim[i].max = r[i].rlim_max;
+		p->rlim[i].cur = r.rlim_cur;
+		p->rlim[i].max = r.rlim_max;
 	}
 	p->nrlim = CK_NRLIMITS;
 	p->have |= 1U << CK_HAVE_RLIMITS;
@@ -150,6 +148,7 @@ static const uint32_t types[] = { CKPT_REC_RLIMITS, 0 };
 const struct res_ops rlimits_ops = {
 	.name = "rlimits",
 	.types = types,
+	.ask = ask,
 	.collect = collect,
 	.write = write_rec,
 	.read = read_rec,

@@ -30,6 +30,14 @@ _Static_assert(sizeof(struct ksched_attr) == 48, "sched_attr size");
  * flags that describe the thread rather than the call */
 #define KEPT_FLAGS 0x07ULL
 
+/* Its timer slack is asked: only the thread itself can read it */
+static int ask_thread(struct res_asks *a, struct ck_proc *p, struct ck_thread *t)
+{
+	(void)p;
+	(void)t;
+	return res_ask(a, SYS_prctl, (long[6]){ PR_GET_TIMERSLACK });
+}
+
 static int collect_thread(struct dump_ctx *ctx, struct ck_proc *p, struct ck_thread *t)
 {
 	struct ckpt_rec_thread_sched *s = &t->sched;
@@ -38,13 +46,11 @@ static int collect_thread(struct dump_ctx *ctx, struct ck_proc *p, struct ck_thr
 	long slack;
 	int err = 0;
 
-	(void)ctx;
 	model_task_name(p, t, name, sizeof(name));
 	if (syscall(SYS_sched_getattr, t->rec.tid, &a, sizeof(a), 0) ||
 	    syscall(SYS_sched_getaffinity, t->rec.tid, sizeof(s->affinity), s->affinity) < 0)
 		err = -errno;
-	if (!err)
-		err = res_remote(p, t, &slack, SYS_prctl, PR_GET_TIMERSLACK, 0, 0, 0, 0, 0);
+	slack = res_answer(ctx, p, t, 0, NULL, 0);
 	if (!err && slack < 0)
 		err = (int)slack;
 	if (err) {
@@ -161,6 +167,7 @@ static const uint32_t types[] = { CKPT_REC_THREAD_SCHED, 0 };
 const struct res_ops sched_ops = {
 	.name = "sched",
 	.types = types,
+	.ask_thread = ask_thread,
 	.collect_thread = collect_thread,
 	.write_thread = write_thread,
 	.read = read_rec,

@@ -1,8 +1,8 @@
 /*
  * sigactions.c: signal dispositions (handler, flags, restorer, mask) of a
  * process. Read with rt_sigaction run inside the frozen process, which is
- * the only place they can be read from (all in one batch); restored by the new process itself
- * while every signal is still blocked.
+ * the only place they can be read from (asked, so all in one batch);
+ * restored by the new process itself while every signal is still blocked.
  */
 #include <errno.h>
 #include <signal.h>
@@ -17,36 +17,34 @@ static bool settable(int sig)
 	return sig != SIGKILL && sig != SIGSTOP;
 }
 
-/* All in one batch: action i lands at scratch + i * its size. */
+/* Every settable signal's action is asked, in signal order */
+static int ask(struct res_asks *a, struct ck_proc *p)
+{
+	int err = 0;
+
+	for (int sig = 1; sig <= CKPT_NSIG && !err; sig++)
+		if (settable(sig))
+			err = res_ask_buf(a, sizeof(p->sigact.act[0]), 2, SYS_rt_sigaction,
+					  (long[6]){ sig, 0, 0, 8 });
+	return err;
+}
+
 static int collect(struct dump_ctx *ctx, struct ck_proc *p)
 {
-	struct remote_call calls[CKPT_NSIG];
-	long rets[CKPT_NSIG];
-	size_t n = 0, size = sizeof(p->sigact.act[0]);
-	int err;
+	unsigned int i = 0;
 
-	(void)ctx;
-	_Static_assert(CKPT_NSIG * sizeof(p->sigact.act[0]) <= RES_SCRATCH_DATA, "scratch");
-	for (int sig = 1; sig <= CKPT_NSIG; sig++)
-		if (settable(sig))
-			calls[n++] = (struct remote_call){
-				SYS_rt_sigaction,
-				{ sig, 0, (long)(p->live->scratch + (size_t)(sig - 1) * size), 8 }
-			};
-	err = res_remote_batch(p, calls, n, rets);
-	for (size_t i = 0; i < n && !err; i++)
-		if (rets[i] < 0) {
-			log_err("pid %d: cannot read the action of signal %ld: %s", p->rec.pid,
-				calls[i].args[0], strerror((int)-rets[i]));
-			return (int)rets[i];
+	for (int sig = 1; sig <= CKPT_NSIG; sig++) {
+		long ret;
+
+		if (!settable(sig))
+			continue;
+		ret = res_answer(ctx, p, NULL, i++, &p->sigact.act[sig - 1],
+				 sizeof(p->sigact.act[0]));
+		if (ret < 0) {
+			log_err("pid %d: cannot read the action of signal %d: %s", p->rec.pid, sig,
+				strerror((int)-ret));
+			return (int)ret;
 		}
-	if (!err)
-		err = res_read_scratch(p, 0, p->sigact.act, sizeof(p->sigact.act));
-	memset(&p->sigact.act[SIGKILL - 1], 0, size);
-	memset(&p->sigact.act[SIGSTOP - 1], 0, size);
-	if (err) {
-		log_err("pid %d: cannot read its signal actions: %s", p->rec.pid, strerror(-err));
-		return err;
 	}
 	p->have |= 1U << CK_HAVE_SIGACTIONS;
 	return 0;
@@ -127,6 +125,7 @@ static const uint32_t types[] = { CKPT_REC_SIGACTIONS, 0 };
 const struct res_ops sigactions_ops = {
 	.name = "sigactions",
 	.types = types,
+	.ask = ask,
 	.collect = collect,
 	.write = write_rec,
 	.read = read_rec,

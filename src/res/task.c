@@ -61,6 +61,17 @@ static int same_in_threads(struct ck_proc *p)
 	return 0;
 }
 
+/* Asked in this order: dumpable, then the subreaper flag */
+static int ask(struct res_asks *a, struct ck_proc *p)
+{
+	int err = res_ask(a, SYS_prctl, (long[6]){ PR_GET_DUMPABLE });
+
+	(void)p;
+	return err ? err
+		   : res_ask_buf(a, sizeof(int32_t), 1, SYS_prctl,
+				 (long[6]){ PR_GET_CHILD_SUBREAPER });
+}
+
 static int collect(struct dump_ctx *ctx, struct ck_proc *p)
 {
 	struct ckpt_rec_task *k = &p->task;
@@ -69,23 +80,16 @@ static int collect(struct dump_ctx *ctx, struct ck_proc *p)
 	long ret;
 	int err;
 
-	(void)ctx;
 	if (p->live->status.no_new_privs)
 		k->flags |= CKPT_TASK_NO_NEW_PRIVS;
 	err = read_personality(p->rec.pid, p->rec.pid, &k->personality);
-	if (!err)
-		err = res_remote(p, NULL, &ret, SYS_prctl, PR_GET_DUMPABLE, 0, 0, 0, 0, 0);
+	ret = res_answer(ctx, p, NULL, 0, NULL, 0);
 	if (!err && ret < 0)
 		err = (int)ret;
-	if (!err) {
-		k->dumpable = (int32_t)ret;
-		err = res_remote(p, NULL, &ret, SYS_prctl, PR_GET_CHILD_SUBREAPER, p->live->scratch,
-				 0, 0, 0, 0);
-	}
+	k->dumpable = (int32_t)ret;
+	ret = res_answer(ctx, p, NULL, 1, &subreaper, sizeof(subreaper));
 	if (!err && ret < 0)
 		err = (int)ret;
-	if (!err)
-		err = res_read_scratch(p, 0, &subreaper, sizeof(subreaper));
 	if (!err) {
 		snprintf(path, sizeof(path), "/proc/%d/oom_score_adj", p->rec.pid);
 		err = io_slurp(path, &text, NULL);
@@ -228,6 +232,7 @@ static const uint32_t types[] = { CKPT_REC_TASK, 0 };
 const struct res_ops task_ops = {
 	.name = "task",
 	.types = types,
+	.ask = ask,
 	.collect = collect,
 	.write = write_rec,
 	.read = read_rec,

@@ -43,6 +43,27 @@ static int read_comm(struct ck_proc *p, struct ck_thread *t)
 	return 0;
 }
 
+/* What only the thread itself can tell (answers in this order) */
+enum {
+	ASK_ALTSTACK,
+	ASK_TID_ADDRESS,
+	ASK_PDEATHSIG
+};
+
+static int ask_thread(struct res_asks *a, struct ck_proc *p, struct ck_thread *t)
+{
+	int err = res_ask_buf(a, sizeof(struct kernel_stack_t), 1, SYS_sigaltstack, (long[6]){ 0 });
+
+	(void)p;
+	(void)t;
+	if (!err)
+		err = res_ask_buf(a, sizeof(t->rec.clear_tid), 1, SYS_prctl,
+				  (long[6]){ PR_GET_TID_ADDRESS });
+	return err ? err
+		   : res_ask_buf(a, sizeof(t->rec.pdeath_sig), 1, SYS_prctl,
+				 (long[6]){ PR_GET_PDEATHSIG });
+}
+
 static int collect_thread(struct dump_ctx *ctx, struct ck_proc *p, struct ck_thread *t)
 {
 	struct ptrace_rseq_configuration rseq;
@@ -52,7 +73,6 @@ static int collect_thread(struct dump_ctx *ctx, struct ck_proc *p, struct ck_thr
 	char name[64];
 	int err;
 
-	(void)ctx;
 	model_task_name(p, t, name, sizeof(name));
 	t->rec.blocked = t->rt.sigmask;
 	err = read_comm(p, t);
@@ -60,33 +80,24 @@ static int collect_thread(struct dump_ctx *ctx, struct ck_proc *p, struct ck_thr
 		log_err("%s: cannot read its name: %s", name, strerror(-err));
 		return err;
 	}
-	err = res_remote(p, t, &ret, SYS_sigaltstack, 0, p->live->scratch, 0, 0, 0, 0);
-	if (!err && ret < 0)
+	ret = res_answer(ctx, p, t, ASK_ALTSTACK, &ss, sizeof(ss));
+	if (ret < 0) {
 		err = (int)ret;
-	if (!err)
-		err = res_read_scratch(p, 0, &ss, sizeof(ss));
-	if (err) {
 		log_err("%s: cannot read its signal stack: %s", name, strerror(-err));
 		return err;
 	}
 	t->rec.altstack_sp = ss.sp;
 	t->rec.altstack_size = ss.size;
 	t->rec.altstack_flags = (uint32_t)ss.flags;
-	err = res_remote(p, t, &ret, SYS_prctl, PR_GET_TID_ADDRESS, p->live->scratch, 0, 0, 0, 0);
-	if (!err && ret < 0)
+	ret = res_answer(ctx, p, t, ASK_TID_ADDRESS, &t->rec.clear_tid, sizeof(t->rec.clear_tid));
+	if (ret < 0) {
 		err = (int)ret;
-	if (!err)
-		err = res_read_scratch(p, 0, &t->rec.clear_tid, sizeof(t->rec.clear_tid));
-	if (err) {
 		log_err("%s: cannot read its clear-child-tid address: %s", name, strerror(-err));
 		return err;
 	}
-	err = res_remote(p, t, &ret, SYS_prctl, PR_GET_PDEATHSIG, p->live->scratch, 0, 0, 0, 0);
-	if (!err && ret < 0)
+	ret = res_answer(ctx, p, t, ASK_PDEATHSIG, &t->rec.pdeath_sig, sizeof(t->rec.pdeath_sig));
+	if (ret < 0) {
 		err = (int)ret;
-	if (!err)
-		err = res_read_scratch(p, 0, &t->rec.pdeath_sig, sizeof(t->rec.pdeath_sig));
-	if (err) {
 		log_err("%s: cannot read its parent-death signal: %s", name, strerror(-err));
 		return err;
 	}
@@ -192,6 +203,7 @@ static void show_thread(struct show_ctx *s, struct ck_proc *p, struct ck_thread 
 
 const struct res_ops thread_ops = {
 	.name = "thread",
+	.ask_thread = ask_thread,
 	.collect_thread = collect_thread,
 	.plan_thread = plan_thread,
 	.plan_thread_final = plan_thread_final,

@@ -44,22 +44,28 @@ static int64_t ts_ns(const struct timespec *t)
 	return (int64_t)t->tv_sec * 1000000000 + t->tv_nsec;
 }
 
-static int collect_itimers(struct ck_proc *p)
+/* The interval timers are asked, in the order of their numbers */
+static int ask(struct res_asks *a, struct ck_proc *p)
+{
+	int err = 0;
+
+	(void)p;
+	for (int which = 0; which < 3 && !err; which++)
+		err = res_ask_buf(a, sizeof(struct itimerval), 1, SYS_getitimer,
+				  (long[6]){ which });
+	return err;
+}
+
+static int collect_itimers(const struct dump_ctx *ctx, struct ck_proc *p)
 {
 	for (int which = 0; which < 3; which++) {
 		struct itimerval v;
-		long ret;
-		int err = res_remote(p, NULL, &ret, SYS_getitimer, which, p->live->scratch, 0, 0, 0,
-				     0);
+		long ret = res_answer(ctx, p, NULL, (unsigned int)which, &v, sizeof(v));
 
-		if (!err && ret < 0)
-			err = (int)ret;
-		if (!err)
-			err = res_read_scratch(p, 0, &v, sizeof(v));
-		if (err) {
+		if (ret < 0) {
 			log_err("pid %d: cannot read its %s interval timer: %s", p->rec.pid,
-				itimer_names[which], strerror(-err));
-			return err;
+				itimer_names[which], strerror((int)-ret));
+			return (int)ret;
 		}
 		p->timers.itimer[which].interval_us =
 			(int64_t)v.it_interval.tv_sec * 1000000 + v.it_interval.tv_usec;
@@ -110,8 +116,7 @@ static int collect(struct dump_ctx *ctx, struct ck_proc *p)
 	size_t n = 0;
 	int err;
 
-	(void)ctx;
-	err = collect_itimers(p);
+	err = collect_itimers(ctx, p);
 	if (err)
 		return err;
 	err = proc_read_timers(p->rec.pid, &list, &n);
@@ -308,6 +313,7 @@ static const uint32_t types[] = { CKPT_REC_TIMERS, 0 };
 const struct res_ops timers_ops = {
 	.name = "timers",
 	.types = types,
+	.ask = ask,
 	.collect = collect,
 	.write = write_rec,
 	.read = read_rec,

@@ -43,6 +43,8 @@ long arch_syscall_result(const struct user_regs_struct *r);
 #define ARCH_CALL_CODE_MAX 80
 size_t arch_emit_syscall(uint8_t *buf, long nr, const long args[6], unsigned long result_addr);
 size_t arch_emit_trap(uint8_t *buf);
+/* A bare syscall instruction, its number and arguments in the registers. */
+size_t arch_emit_syscall_insn(uint8_t *buf);
 /* Registers that run the code at ip, outside any syscall. */
 void arch_setup_call(struct user_regs_struct *r, unsigned long ip);
 

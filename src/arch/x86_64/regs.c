@@ -103,6 +103,13 @@ size_t arch_emit_syscall(uint8_t *buf, long nr, const long args[6], unsigned lon
 	return n;
 }
 
+size_t arch_emit_syscall_insn(uint8_t *buf)
+{
+	buf[0] = 0x0f; /* syscall */
+	buf[1] = 0x05;
+	return 2;
+}
+
 size_t arch_emit_trap(uint8_t *buf)
 {
 	buf[0] = 0xcc; /* int3 */
