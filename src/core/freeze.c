@@ -37,14 +37,13 @@
 
 static struct ck_proc *add_proc(struct ck_image *img, pid_t pid)
 {
-	struct ck_proc *n = model_add_proc(img);
+	struct ck_proc *n = model_add_proc(img, pid);
 
 	if (!n)
 		return NULL;
-	n->rec.pid = pid;
 	n->live = calloc(1, sizeof(*n->live));
 	if (!n->live) {
-		img->nprocs--;
+		model_drop_proc(img, img->nprocs - 1);
 		return NULL;
 	}
 	return n;
@@ -246,8 +245,7 @@ static void drop_proc(struct ck_image *img, size_t i)
 {
 	free(img->procs[i].threads);
 	free(img->procs[i].live);
-	memmove(&img->procs[i], &img->procs[i + 1], (img->nprocs - i - 1) * sizeof(img->procs[0]));
-	img->nprocs--;
+	model_drop_proc(img, (uint32_t)i);
 }
 
 /* A zombie its parent's other threads reaped while the first ones were

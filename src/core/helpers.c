@@ -22,16 +22,15 @@
 
 static struct ck_proc *add(struct ck_image *img, pid_t pid, pid_t ppid, pid_t parent_tid, pid_t sid)
 {
-	struct ck_proc *n = model_add_proc(img);
+	struct ck_proc *n = model_add_proc(img, pid);
 
 	if (!n)
 		return NULL;
 	n->threads = calloc(1, sizeof(*n->threads));
 	if (!n->threads) {
-		img->nprocs--;
+		model_drop_proc(img, img->nprocs - 1);
 		return NULL;
 	}
-	n->rec.pid = pid;
 	n->rec.ppid = ppid;
 	n->rec.parent_tid = parent_tid;
 	n->rec.pgid = pid;

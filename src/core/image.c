@@ -75,13 +75,13 @@ static int read_proc(struct img_reader *r, struct ck_image *img, uint32_t len)
 		return damaged("a pid appears twice");
 	if (img->nprocs && !model_find_proc(img, rec.ppid))
 		return damaged("a process comes before its parent");
-	n = model_add_proc(img);
+	n = model_add_proc(img, rec.pid);
 	if (!n)
 		return -ENOMEM;
 	n->rec = rec;
 	n->threads = calloc(rec.nthreads ? rec.nthreads : 1, sizeof(struct ck_thread));
 	if (!n->threads) {
-		img->nprocs--;
+		model_drop_proc(img, img->nprocs - 1);
 		return -ENOMEM;
 	}
 	return 0;

@@ -147,7 +147,9 @@ struct ck_proc {
 struct ck_image {
 	struct ckpt_hdr_image hdr;
 	struct ck_proc *procs; /* parents before children */
-	uint32_t nprocs;
+	uint32_t nprocs, cap;
+	uint32_t *slots; /* by pid: index + 1 in procs, or 0 (open addressing) */
+	uint32_t nslots; /* a power of two, at least twice nprocs */
 	struct objhash objs;
 	uint64_t pages; /* page data records' pages, in total */
 };
@@ -172,10 +174,15 @@ struct ck_live {
 	bool all_seized; /* every thread seized, as many as the kernel counts */
 };
 
+/* The process with this pid, found through an index: trees of any size
+ * (and images that claim a million processes) are looked up in constant
+ * time. */
 struct ck_proc *model_find_proc(const struct ck_image *img, pid_t pid);
-/* Appends a zeroed process to img->procs (which may move); NULL if out of
- * memory. */
-struct ck_proc *model_add_proc(struct ck_image *img);
+/* Appends a zeroed process with this pid to img->procs (which may move);
+ * NULL if out of memory. */
+struct ck_proc *model_add_proc(struct ck_image *img, pid_t pid);
+/* Removes img->procs[i], whose own allocations the caller freed. */
+void model_drop_proc(struct ck_image *img, uint32_t i);
 void model_release(struct ck_image *img);
 void model_sigqueue_release(struct ck_sigqueue *q);
 int model_sigqueue_add(struct ck_sigqueue *q, const void *info);
