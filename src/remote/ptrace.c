@@ -10,7 +10,9 @@
  * also drops a sigsuspend's temporary mask), so nothing is dequeued behind
  * our back. The registers are set to run the syscall at a known syscall
  * instruction with orig_rax = -1, so the kernel's signal code does not try
- * to restart anything, and the thread runs to the syscall-exit stop.
+ * to restart anything, and the thread single-steps over it, or runs to
+ * the breakpoint after it when the instruction is ckpt's own stub (one
+ * stop either way).
  *
  * Release: the original registers and mask go back. A thread whose
  * registers changed is no longer inside the kernel's signal handling, where
