@@ -126,8 +126,8 @@ int res_ask_buf(struct res_asks *a, size_t len, int buf_arg, long nr, const long
 /* The answer to the i-th call the running resource asked of process p
  * (t NULL) or of its thread t: the call's result or -errno, and the first
  * len bytes of its buffer in buf. -EINVAL if it asked no such call. */
-long res_answer(const struct dump_ctx *ctx, struct ck_proc *p, struct ck_thread *t,
-		unsigned int i, void *buf, size_t len);
+long res_answer(const struct dump_ctx *ctx, struct ck_proc *p, struct ck_thread *t, unsigned int i,
+		void *buf, size_t len);
 /* Runs every resource's asks of a process, one batch per thread. */
 int res_ask_all(struct dump_ctx *ctx, struct ck_proc *p);
 void res_asks_release(struct ck_proc *p);

@@ -66,16 +66,47 @@ void scen_pass(void)
 	exit(0);
 }
 
+__attribute__((format(printf, 1, 0))) static void vreport(const char *fmt, va_list ap)
+{
+	fprintf(stderr, "FAIL: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n");
+}
+
 void scen_fail(const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "FAIL: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vreport(fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\n");
 	exit(1);
+}
+
+void scen_report(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vreport(fmt, ap);
+	va_end(ap);
+}
+
+void scen_move_fd(int fd, int target)
+{
+	CHECK_SYS(fd);
+	if (fd == target)
+		return;
+	CHECK_SYS(dup2(fd, target));
+	close(fd);
+}
+
+uint64_t scen_sigset_word(const sigset_t *s)
+{
+	uint64_t w;
+
+	memcpy(&w, s, sizeof(w));
+	return w;
 }
 
 uint64_t scen_now_ns(void)

@@ -26,6 +26,18 @@ void scen_wait(void);
 bool scen_told(void);
 __attribute__((noreturn)) void scen_pass(void);
 __attribute__((noreturn, format(printf, 1, 2))) void scen_fail(const char *fmt, ...);
+/* Prints "FAIL: ..." like scen_fail, and returns (for checks that go on). */
+__attribute__((format(printf, 1, 2))) void scen_report(const char *fmt, ...);
+/* Moves descriptor fd (checked: a failed open fails the scenario) to
+ * number target. */
+void scen_move_fd(int fd, int target);
+/* The first 64 signals of a set, as the kernel's mask word, and the bit of
+ * one signal in it. */
+uint64_t scen_sigset_word(const sigset_t *s);
+static inline uint64_t scen_sigbit(int sig)
+{
+	return 1ULL << (sig - 1);
+}
 /* Monotonic time in nanoseconds. */
 uint64_t scen_now_ns(void);
 /* Which PID namespace the process is in (the inode of /proc/self/ns/pid):

@@ -54,19 +54,6 @@ static volatile sig_atomic_t usr1_hits, hup_hits, int_hits, alrm_hits, alrm_on_a
 static siginfo_t usr1_info;
 static sigset_t usr1_mask, hup_mask;
 
-static uint64_t set_word(const sigset_t *s)
-{
-	uint64_t w;
-
-	memcpy(&w, s, sizeof(w));
-	return w;
-}
-
-static uint64_t bit(int sig)
-{
-	return 1ULL << (sig - 1);
-}
-
 static void get_action(int sig, struct ksigaction *a)
 {
 	memset(a, 0, sizeof(*a));
@@ -216,8 +203,8 @@ static void build(char *top, size_t toplen)
 	sigaddset(&set, SIGRTMAX);
 	CHECK_SYS(sigprocmask(SIG_SETMASK, &set, NULL));
 	CHECK_SYS(sigprocmask(SIG_BLOCK, NULL, &set));
-	blocked_before = set_word(&set);
-	CHECK(!(blocked_before & bit(SIGTERM)));
+	blocked_before = scen_sigset_word(&set);
+	CHECK(!(blocked_before & scen_sigbit(SIGTERM)));
 	/* pending: per thread SIGUSR2 and SIGRTMIN+4, process-wide
 	 * SIGRTMIN+2 twice and SIGRTMIN+4 once */
 	CHECK_SYS(raise(SIGUSR2));
@@ -301,10 +288,11 @@ static void check_actions(void)
 	CHECK_EQ(act_before[SIGUSR1].handler, (uintptr_t)on_usr1);
 	CHECK(act_before[SIGUSR1].flags & SA_SIGINFO);
 	CHECK(act_before[SIGUSR1].flags & SA_RESTART);
-	CHECK_EQ(act_before[SIGUSR1].mask, bit(SIGINT) | bit(SIGQUIT));
+	CHECK_EQ(act_before[SIGUSR1].mask, scen_sigbit(SIGINT) | scen_sigbit(SIGQUIT));
 	CHECK_EQ(act_before[SIGHUP].handler, (uintptr_t)on_hup);
 	CHECK(act_before[SIGHUP].flags & SA_NODEFER);
-	CHECK_EQ(act_before[SIGHUP].mask, bit(SIGCHLD) | bit(SIGTTIN) | bit(SIGRTMIN + 6));
+	CHECK_EQ(act_before[SIGHUP].mask,
+		 scen_sigbit(SIGCHLD) | scen_sigbit(SIGTTIN) | scen_sigbit(SIGRTMIN + 6));
 	CHECK(act_before[SIGINT].flags & SA_RESETHAND);
 	CHECK(act_before[SIGALRM].flags & SA_ONSTACK);
 	CHECK_EQ(act_before[SIGPIPE].handler, (uintptr_t)SIG_IGN);
@@ -333,11 +321,13 @@ static void check_handlers(void)
 	CHECK_EQ(usr1_info.si_signo, SIGUSR1);
 	CHECK_EQ(usr1_info.si_code, SI_TKILL);
 	CHECK_EQ(usr1_info.si_pid, getpid());
-	CHECK_EQ(set_word(&usr1_mask), blocked_before | bit(SIGUSR1) | bit(SIGINT) | bit(SIGQUIT));
+	CHECK_EQ(scen_sigset_word(&usr1_mask), blocked_before | scen_sigbit(SIGUSR1) |
+						       scen_sigbit(SIGINT) | scen_sigbit(SIGQUIT));
 	CHECK_SYS(raise(SIGHUP));
 	CHECK_EQ(hup_hits, 1);
-	CHECK_EQ(set_word(&hup_mask),
-		 blocked_before | bit(SIGCHLD) | bit(SIGTTIN) | bit(SIGRTMIN + 6));
+	CHECK_EQ(scen_sigset_word(&hup_mask), blocked_before | scen_sigbit(SIGCHLD) |
+						      scen_sigbit(SIGTTIN) |
+						      scen_sigbit(SIGRTMIN + 6));
 	CHECK_SYS(raise(SIGINT));
 	CHECK_EQ(int_hits, 1);
 	get_action(SIGINT, &a);
@@ -370,12 +360,13 @@ static void check_pending(void)
 {
 	struct timespec zero = { 0, 0 };
 	sigset_t pend, want;
-	uint64_t expect = bit(SIGUSR2) | bit(SIGRTMIN + 2) | bit(SIGRTMIN + 4);
+	uint64_t expect =
+		scen_sigbit(SIGUSR2) | scen_sigbit(SIGRTMIN + 2) | scen_sigbit(SIGRTMIN + 4);
 
 	CHECK_SYS(sigpending(&pend));
-	if (set_word(&pend) != expect)
+	if (scen_sigset_word(&pend) != expect)
 		scen_fail("pending signals %#llx, expected %#llx",
-			  (unsigned long long)set_word(&pend), (unsigned long long)expect);
+			  (unsigned long long)scen_sigset_word(&pend), (unsigned long long)expect);
 	sigemptyset(&want);
 	sigaddset(&want, SIGUSR2);
 	sigaddset(&want, SIGRTMIN + 2);
@@ -390,7 +381,7 @@ static void check_pending(void)
 	CHECK_EQ(sigtimedwait(&want, NULL, &zero), -1);
 	CHECK_EQ(errno, EAGAIN);
 	CHECK_SYS(sigpending(&pend));
-	CHECK_EQ(set_word(&pend), 0);
+	CHECK_EQ(scen_sigset_word(&pend), 0);
 }
 
 /*
@@ -410,10 +401,10 @@ static void wait_in_sigsuspend(void)
 	while (!scen_told())
 		sigsuspend(&wait_mask);
 	CHECK_SYS(sigprocmask(SIG_BLOCK, NULL, &cur));
-	if (set_word(&cur) != (blocked_before | bit(SIGTERM)))
+	if (scen_sigset_word(&cur) != (blocked_before | scen_sigbit(SIGTERM)))
 		scen_fail("blocked signals %#llx when sigsuspend returned, expected %#llx",
-			  (unsigned long long)set_word(&cur),
-			  (unsigned long long)(blocked_before | bit(SIGTERM)));
+			  (unsigned long long)scen_sigset_word(&cur),
+			  (unsigned long long)(blocked_before | scen_sigbit(SIGTERM)));
 	CHECK_SYS(sigprocmask(SIG_UNBLOCK, &term, NULL));
 }
 
@@ -436,8 +427,9 @@ int main(int argc, char **argv)
 	check_rlimits();
 	check_actions();
 	CHECK_SYS(sigprocmask(SIG_BLOCK, NULL, &cur));
-	if (set_word(&cur) != blocked_before)
-		scen_fail("blocked signals %#llx, were %#llx", (unsigned long long)set_word(&cur),
+	if (scen_sigset_word(&cur) != blocked_before)
+		scen_fail("blocked signals %#llx, were %#llx",
+			  (unsigned long long)scen_sigset_word(&cur),
 			  (unsigned long long)blocked_before);
 	check_altstack();
 	check_pending();

@@ -58,15 +58,6 @@ static uint8_t a_byte(size_t i)
 	return i / PS == 2 || i >= A_SIZE ? 0 : pat(i, 1);
 }
 
-static void move_fd(int fd, int target)
-{
-	CHECK_SYS(fd);
-	if (fd == target)
-		return;
-	CHECK_SYS(dup2(fd, target));
-	close(fd);
-}
-
 static void expect_link(int fd, const char *want)
 {
 	char path[64], buf[256];
@@ -196,7 +187,7 @@ int main(void)
 	static uint8_t buf[A_SIZE];
 
 	scen_init();
-	move_fd(memfd_create("ckpt-a", MFD_CLOEXEC | MFD_ALLOW_SEALING), FD_A);
+	scen_move_fd(memfd_create("ckpt-a", MFD_CLOEXEC | MFD_ALLOW_SEALING), FD_A);
 	CHECK_SYS(fcntl(FD_A, F_SETFD, FD_CLOEXEC));
 	for (size_t i = 0; i < A_SIZE; i++)
 		buf[i] = a_byte(i);
@@ -204,7 +195,7 @@ int main(void)
 	CHECK_EQ(pwrite(FD_A, buf + 3 * PS, A_SIZE - 3 * PS, 3 * PS), A_SIZE - 3 * PS);
 	CHECK_SYS(fchmod(FD_A, 0640));
 	CHECK_EQ(lseek(FD_A, 1234, SEEK_SET), 1234);
-	move_fd(open("/proc/self/fd/10", O_RDONLY), FD_A2);
+	scen_move_fd(open("/proc/self/fd/10", O_RDONLY), FD_A2);
 	CHECK_EQ(lseek(FD_A2, 77, SEEK_SET), 77);
 	a_sh = mmap(NULL, A_MAP, PROT_READ | PROT_WRITE, MAP_SHARED, FD_A, 0);
 	a_pr = mmap(NULL, 3 * PS, PROT_READ | PROT_WRITE, MAP_PRIVATE, FD_A, PS);
@@ -214,7 +205,7 @@ int main(void)
 	for (size_t i = PS; i < 3 * PS; i++) /* read: file pages, not copies */
 		CHECK_EQ(a_pr[i], a_byte(PS + i));
 
-	move_fd(memfd_create("ckpt-b", MFD_CLOEXEC | MFD_ALLOW_SEALING), FD_B);
+	scen_move_fd(memfd_create("ckpt-b", MFD_CLOEXEC | MFD_ALLOW_SEALING), FD_B);
 	for (size_t i = 0; i < B_SIZE; i++)
 		buf[i] = pat(i, 2);
 	CHECK_EQ(write(FD_B, buf, B_SIZE), B_SIZE);
@@ -222,7 +213,7 @@ int main(void)
 	b_ro = mmap(NULL, B_SIZE, PROT_READ, MAP_SHARED, FD_B, 0);
 	CHECK(b_ro != MAP_FAILED);
 
-	move_fd(memfd_create("ckpt-c", MFD_CLOEXEC), FD_C);
+	scen_move_fd(memfd_create("ckpt-c", MFD_CLOEXEC), FD_C);
 	CHECK_EQ(write(FD_C, "ckpt-c-abc", 10), 10);
 
 	for (int k = 0; k < NKIDS; k++) {

@@ -54,15 +54,6 @@ static uint8_t n_byte(size_t i)
 	return i / PS == 1 || i >= N_SIZE ? 0 : pat(i, 1);
 }
 
-static void move_fd(int fd, int target)
-{
-	CHECK_SYS(fd);
-	if (fd == target)
-		return;
-	CHECK_SYS(dup2(fd, target));
-	close(fd);
-}
-
 static void map_link(const void *addr, size_t len, char *buf, size_t cap, struct stat *st)
 {
 	char path[96];
@@ -175,7 +166,7 @@ int main(void)
 	shm_unlink(n_name);
 	shm_unlink(g_name);
 
-	move_fd(shm_open(n_name, O_CREAT | O_EXCL | O_RDWR, 0640), FD_N);
+	scen_move_fd(shm_open(n_name, O_CREAT | O_EXCL | O_RDWR, 0640), FD_N);
 	CHECK_SYS(fchmod(FD_N, 0640));
 	CHECK_SYS(fchown(FD_N, 1234, 1235));
 	CHECK_SYS(ftruncate(FD_N, N_SIZE));
@@ -184,7 +175,7 @@ int main(void)
 	CHECK_EQ(pwrite(FD_N, buf, PS, 0), PS);
 	CHECK_EQ(pwrite(FD_N, buf + 2 * PS, N_SIZE - 2 * PS, 2 * PS), N_SIZE - 2 * PS);
 	CHECK_EQ(lseek(FD_N, 100, SEEK_SET), 100);
-	move_fd(shm_open(n_name, O_RDONLY, 0), FD_NRO);
+	scen_move_fd(shm_open(n_name, O_RDONLY, 0), FD_NRO);
 	CHECK_EQ(lseek(FD_NRO, 5, SEEK_SET), 5);
 	n_sh = mmap(NULL, N_MAP, PROT_READ | PROT_WRITE, MAP_SHARED, FD_N, 0);
 	n_ro = mmap(NULL, N_MAP, PROT_READ, MAP_SHARED, FD_NRO, 0);

@@ -19,7 +19,6 @@
  */
 #include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -48,17 +47,7 @@ static struct ids current(void)
 }
 
 /* A failed check that does not stop the others: reported now, counted. */
-__attribute__((format(printf, 1, 2))) static void soft_fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "FAIL: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\n");
-	failures++;
-}
+#define soft_fail(...) (scen_report(__VA_ARGS__), failures++)
 
 static void check_ids(const char *who, bool parent_checkable)
 {

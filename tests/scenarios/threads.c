@@ -104,25 +104,12 @@
 
 /* ---- helpers ---- */
 
-static uint64_t set_word(const sigset_t *s)
-{
-	uint64_t w;
-
-	memcpy(&w, s, sizeof(w));
-	return w;
-}
-
-static uint64_t bit(int sig)
-{
-	return 1ULL << (sig - 1);
-}
-
 static uint64_t cur_mask(void)
 {
 	sigset_t s;
 
 	CHECK_EQ(pthread_sigmask(SIG_BLOCK, NULL, &s), 0);
-	return set_word(&s);
+	return scen_sigset_word(&s);
 }
 
 static void set_mask(uint64_t w)
@@ -131,7 +118,7 @@ static void set_mask(uint64_t w)
 
 	sigemptyset(&s);
 	for (int sig = 1; sig <= 64; sig++)
-		if (w & bit(sig))
+		if (w & scen_sigbit(sig))
 			CHECK_SYS(sigaddset(&s, sig));
 	CHECK_EQ(pthread_sigmask(SIG_SETMASK, &s, NULL), 0);
 }
@@ -141,7 +128,7 @@ static uint64_t pending_word(void)
 	sigset_t s;
 
 	CHECK_SYS(sigpending(&s));
-	return set_word(&s);
+	return scen_sigset_word(&s);
 }
 
 static long futex(atomic_int *w, int op, int val, const struct timespec *ts)
@@ -524,8 +511,8 @@ static __thread struct hworker *my_hworker;
 
 static uint64_t attrs_base(void)
 {
-	return bit(SIGTERM) | bit(SIGUSR1) | bit(SIGUSR2) | bit(SIGRTMIN + 1) | bit(SIGRTMIN + 2) |
-	       bit(SIGRTMIN + 4);
+	return scen_sigbit(SIGTERM) | scen_sigbit(SIGUSR1) | scen_sigbit(SIGUSR2) |
+	       scen_sigbit(SIGRTMIN + 1) | scen_sigbit(SIGRTMIN + 2) | scen_sigbit(SIGRTMIN + 4);
 }
 
 static uint64_t tls_expect(int idx)
@@ -663,11 +650,11 @@ static void *attrs_worker(void *arg)
 	 * process-wide one; the timer's is looked at below) */
 	pend = pending_word();
 	if (w->idx == 0)
-		pend &= ~bit(SIGRTMIN + 4);
-	if (pend != (bit(SIGUSR1) | bit(SIGRTMIN + 1)))
+		pend &= ~scen_sigbit(SIGRTMIN + 4);
+	if (pend != (scen_sigbit(SIGUSR1) | scen_sigbit(SIGRTMIN + 1)))
 		scen_fail("%s: pending signals %#llx, expected %#llx", name,
 			  (unsigned long long)pend,
-			  (unsigned long long)(bit(SIGUSR1) | bit(SIGRTMIN + 1)));
+			  (unsigned long long)(scen_sigbit(SIGUSR1) | scen_sigbit(SIGRTMIN + 1)));
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	sigaddset(&set, SIGRTMIN + 1);
@@ -704,7 +691,7 @@ static void *attrs_handler_thread(void *arg)
 {
 	struct hworker *h = arg;
 	stack_t ss = { .ss_sp = h->alt, .ss_size = h->altsize, .ss_flags = h->altflags };
-	uint64_t in_mask = h->mask | bit(SIGUSR2) | bit(SIGWINCH);
+	uint64_t in_mask = h->mask | scen_sigbit(SIGUSR2) | scen_sigbit(SIGWINCH);
 	char name[16];
 
 	snprintf(name, sizeof(name), "hand-%d", h->idx);
@@ -748,7 +735,7 @@ static int mode_attrs(void)
 	sigset_t set;
 
 	CHECK_SYS(sem_init(&setup_sem, 0, 0));
-	set_mask(attrs_base() | bit(SIGRTMIN + 20));
+	set_mask(attrs_base() | scen_sigbit(SIGRTMIN + 20));
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = on_usr2;
 	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART;
@@ -760,8 +747,8 @@ static int mode_attrs(void)
 		struct aworker *w = &aw[i];
 
 		w->idx = i;
-		w->mask = attrs_base() | bit(SIGRTMIN + 8 + i) | (i % 2 ? bit(SIGWINCH) : 0) |
-			  (i % 3 ? 0 : bit(SIGPROF));
+		w->mask = attrs_base() | scen_sigbit(SIGRTMIN + 8 + i) |
+			  (i % 2 ? scen_sigbit(SIGWINCH) : 0) | (i % 3 ? 0 : scen_sigbit(SIGPROF));
 		w->altsize = (64 << 10) + (size_t)i * 4096;
 		w->alt = malloc(w->altsize);
 		CHECK(w->alt);
@@ -777,7 +764,7 @@ static int mode_attrs(void)
 		struct hworker *h = &hw[i];
 
 		h->idx = i;
-		h->mask = attrs_base() & ~bit(SIGUSR2);
+		h->mask = attrs_base() & ~scen_sigbit(SIGUSR2);
 		h->altsize = 96 << 10;
 		h->alt = malloc(h->altsize);
 		CHECK(h->alt);
@@ -811,10 +798,10 @@ static int mode_attrs(void)
 	ts_check(&main_st);
 	/* the main thread has no signal of its own: it sees the process-wide
 	 * one only (not the timer's, which is aimed at attr-0) */
-	if (pending_word() != bit(SIGRTMIN + 2))
+	if (pending_word() != scen_sigbit(SIGRTMIN + 2))
 		scen_fail("main: pending signals %#llx, expected only %#llx",
 			  (unsigned long long)pending_word(),
-			  (unsigned long long)bit(SIGRTMIN + 2));
+			  (unsigned long long)scen_sigbit(SIGRTMIN + 2));
 	sigemptyset(&set);
 	sigaddset(&set, SIGRTMIN + 2);
 	expect_signal("main", &set, SIGRTMIN + 2, SI_QUEUE, SHARED_VALUE);
@@ -1229,7 +1216,7 @@ static int mode_block(bool fifo)
 	int err;
 
 	with_fifo = fifo;
-	set_mask(bit(SIGTERM));
+	set_mask(scen_sigbit(SIGTERM));
 	CHECK_EQ(pthread_condattr_init(&ca), 0);
 	CHECK_EQ(pthread_condattr_setclock(&ca, CLOCK_MONOTONIC), 0);
 	CHECK_EQ(pthread_cond_init(&bcv_mono, &ca), 0);
@@ -1340,7 +1327,8 @@ static void *swait(void *arg)
 
 static int mode_sigwait(void)
 {
-	set_mask(bit(SIGTERM) | bit(SIGUSR1) | bit(SIGUSR2) | bit(SIGWINCH));
+	set_mask(scen_sigbit(SIGTERM) | scen_sigbit(SIGUSR1) | scen_sigbit(SIGUSR2) |
+		 scen_sigbit(SIGWINCH));
 	for (int k = 0; k < NWAIT; k++) {
 		sw[k].kind = k;
 		sw[k].th = spawn(swait, &sw[k]);
@@ -1472,7 +1460,7 @@ static int mode_robust(void)
 	pthread_t owner, lockers[2];
 	struct timespec ts;
 
-	set_mask(bit(SIGTERM));
+	set_mask(scen_sigbit(SIGTERM));
 	for (int i = 0; i < 4; i++) {
 		CHECK_EQ(pthread_mutexattr_init(&ma), 0);
 		CHECK_EQ(pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST), 0);
@@ -1545,7 +1533,8 @@ static void *many_worker(void *arg)
 	sigset_t set;
 
 	snprintf(name, sizeof(name), "many-%03d", w->idx);
-	set_mask(bit(SIGTERM) | bit(SIGRTMIN + 3) | bit(SIGRTMIN + 4 + w->idx % 24));
+	set_mask(scen_sigbit(SIGTERM) | scen_sigbit(SIGRTMIN + 3) |
+		 scen_sigbit(SIGRTMIN + 4 + w->idx % 24));
 	tls_val = tls_expect(w->idx);
 	CHECK_EQ(pthread_setspecific(many_key, w), 0);
 	ts_record(&w->st, name);
@@ -1559,7 +1548,7 @@ static void *many_worker(void *arg)
 		scen_fail("%s: thread-specific value %p, was %p", name,
 			  pthread_getspecific(many_key), (void *)w);
 	check_rseq(name, false);
-	if (pending_word() != bit(SIGRTMIN + 3))
+	if (pending_word() != scen_sigbit(SIGRTMIN + 3))
 		scen_fail("%s: pending signals %#llx", name, (unsigned long long)pending_word());
 	sigemptyset(&set);
 	sigaddset(&set, SIGRTMIN + 3);
@@ -1574,7 +1563,7 @@ static int mode_many(void)
 	pthread_attr_t attr;
 	struct tstate main_st;
 
-	set_mask(bit(SIGTERM) | bit(SIGRTMIN + 3));
+	set_mask(scen_sigbit(SIGTERM) | scen_sigbit(SIGRTMIN + 3));
 	CHECK_SYS(sem_init(&setup_sem, 0, 0));
 	CHECK_EQ(pthread_barrier_init(&many_bar, NULL, NMANY + 1), 0);
 	CHECK_EQ(pthread_key_create(&many_key, NULL), 0);
@@ -1712,7 +1701,7 @@ static int mode_pool(void)
 	pthread_t workers[NPOOL], prod, spin[2];
 	uint64_t at_ready, at_term, spin_at_term[2];
 
-	set_mask(bit(SIGTERM));
+	set_mask(scen_sigbit(SIGTERM));
 	for (int i = 0; i < NPOOL; i++)
 		workers[i] = spawn(pool_worker, (void *)(intptr_t)i);
 	prod = spawn(producer, NULL);
@@ -1840,7 +1829,7 @@ static int mode_churn(void)
 	pthread_t a, b;
 	uint64_t j0, d0;
 
-	set_mask(bit(SIGTERM));
+	set_mask(scen_sigbit(SIGTERM));
 	a = spawn(joiner_loop, NULL);
 	b = spawn(detach_loop, NULL);
 	while (atomic_load(&joined_n) < 100 || atomic_load(&det_done) < 100)
@@ -1997,7 +1986,7 @@ static void *regs_worker(void *arg)
 
 static int mode_regs(void)
 {
-	set_mask(bit(SIGTERM));
+	set_mask(scen_sigbit(SIGTERM));
 	if (!__builtin_cpu_supports("avx"))
 		scen_fail("no AVX: cannot test");
 	have_avx512 = __builtin_cpu_supports("avx512f");
@@ -2065,7 +2054,7 @@ static void *tree_worker(void *arg)
 {
 	struct tworker *w = arg;
 
-	set_mask(bit(SIGTERM) | bit(SIGUSR1));
+	set_mask(scen_sigbit(SIGTERM) | scen_sigbit(SIGUSR1));
 	tls_val = (uint64_t)w->tlsv;
 	ts_record(&w->st, w->name);
 	gate_wait(&tree_go);
@@ -2171,7 +2160,7 @@ static void *forker(void *arg)
 	pid_t parent = getpid(), g;
 
 	(void)arg;
-	set_mask(bit(SIGTERM) | bit(SIGUSR1));
+	set_mask(scen_sigbit(SIGTERM) | scen_sigbit(SIGUSR1));
 	CHECK_EQ(pthread_setname_np(pthread_self(), "forker"), 0);
 	g = fork();
 	CHECK_SYS(g);
@@ -2210,7 +2199,7 @@ static void child(pid_t parent)
 
 	memset(w, 0, sizeof(w));
 	CHECK_SYS(prctl(PR_SET_PDEATHSIG, SIGKILL)); /* no orphan if the root fails */
-	set_mask(bit(SIGTERM));
+	set_mask(scen_sigbit(SIGTERM));
 	f = spawn(forker, NULL);
 	while (!atomic_load(&sh->grand_ready) || !atomic_load(&forker_tid))
 		usleep(1000);
@@ -2288,7 +2277,7 @@ static int mode_tree(bool pdeath)
 		CHECK_EQ(pthread_condattr_setpshared(&ca, PTHREAD_PROCESS_SHARED), 0);
 		CHECK_EQ(pthread_cond_init(&sh->pcv, &ca), 0);
 	}
-	set_mask(bit(SIGTERM));
+	set_mask(scen_sigbit(SIGTERM));
 	r.pid = fork(); /* not straight into shared memory, where the child writes 0 */
 	CHECK_SYS(r.pid);
 	if (!r.pid) {
@@ -2444,7 +2433,7 @@ static int mode_stopped(bool raw)
 	pthread_condattr_t ca;
 
 	stop_raw = raw;
-	set_mask(bit(SIGTERM));
+	set_mask(scen_sigbit(SIGTERM));
 	CHECK_EQ(pthread_condattr_init(&ca), 0);
 	CHECK_EQ(pthread_condattr_setclock(&ca, CLOCK_MONOTONIC), 0);
 	CHECK_EQ(pthread_cond_init(&rcv, &ca), 0);
@@ -2541,7 +2530,7 @@ static int mode_clone_vm(void)
 	pid_t pid;
 
 	CHECK(stack);
-	set_mask(bit(SIGTERM));
+	set_mask(scen_sigbit(SIGTERM));
 	pid = clone(vm_child, stack + size, CLONE_VM | SIGCHLD, NULL);
 	CHECK_SYS(pid);
 	while (atomic_load(&vm_counter) < 10)
@@ -2582,7 +2571,7 @@ static int mode_creds(void)
 	gid_t r, e, s;
 	pthread_t t;
 
-	set_mask(bit(SIGTERM));
+	set_mask(scen_sigbit(SIGTERM));
 	t = spawn(own_creds, NULL);
 	while (!atomic_load(&creds_set))
 		usleep(1000);
@@ -2620,7 +2609,7 @@ static int mode_main_exit(bool in_child)
 	pid_t pid;
 
 	main_pid = getpid();
-	set_mask(bit(SIGTERM));
+	set_mask(scen_sigbit(SIGTERM));
 	if (!in_child) {
 		spawn(survivor, (void *)1);
 		pthread_exit(NULL);
