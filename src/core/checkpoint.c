@@ -36,7 +36,6 @@
 #include "arch/x86_64/arch.h"
 #include "core/freeze.h"
 #include "core/image.h"
-#include "res/mm.h"
 #include "res/res.h"
 #include "util/fault.h"
 #include "util/io.h"
@@ -189,28 +188,28 @@ static int resolve_restart(struct ck_proc *p, struct ck_thread *t)
 	char stack[4096];
 	int err;
 
-	t->restarted_nr = -1;
-	if (!arch_in_restart_syscall(&t->rt.regs))
+	t->trace->restarted_nr = -1;
+	if (!arch_in_restart_syscall(&t->trace->rt.regs))
 		return 0;
-	if (!remote_read(p->rec.pid, t->rt.regs.rip - sizeof(code), code, sizeof(code))) {
-		t->restarted_nr = arch_restarted_call(&t->rt.regs, code, NULL);
-		if (t->restarted_nr >= 0)
+	if (!remote_read(p->rec.pid, t->trace->rt.regs.rip - sizeof(code), code, sizeof(code))) {
+		t->trace->restarted_nr = arch_restarted_call(&t->trace->rt.regs, code, NULL);
+		if (t->trace->restarted_nr >= 0)
 			return 0;
 	}
-	err = remote_probe_restart(&t->rt, stack, sizeof(stack));
+	err = remote_probe_restart(&t->trace->rt, stack, sizeof(stack));
 	if (err) {
 		log_err("pid %d tid %d: cannot look into its restarted syscall: %s", p->rec.pid,
-			t->rt.tid, strerror(-err));
+			t->trace->rt.tid, strerror(-err));
 		return err;
 	}
-	if (!arch_in_restart_syscall(&t->rt.regs))
+	if (!arch_in_restart_syscall(&t->trace->rt.regs))
 		return 0; /* the call ended meanwhile */
 	memset(code, 0, sizeof(code));
-	t->restarted_nr = arch_restarted_call(&t->rt.regs, code, stack);
-	if (t->restarted_nr < 0) {
+	t->trace->restarted_nr = arch_restarted_call(&t->trace->rt.regs, code, stack);
+	if (t->trace->restarted_nr < 0) {
 		log_err("pid %d tid %d: blocked in a syscall the kernel continues through "
 			"restart_syscall, which ckpt cannot tell: not supported",
-			p->rec.pid, t->rt.tid);
+			p->rec.pid, t->trace->rt.tid);
 		return -EOPNOTSUPP;
 	}
 	return 0;
@@ -280,7 +279,7 @@ static int inspect(struct ck_proc *p)
 		return err;
 	}
 	for (uint32_t i = 0; i < p->nthreads; i++)
-		p->threads[i].rt.syscall_ip = live->syscall_ip;
+		p->threads[i].trace->rt.syscall_ip = live->syscall_ip;
 	/* low in the address space, so the first lines of smaps describe it */
 	err = res_remote(p, NULL, &ret, SYS_mmap, low_free_page(&live->maps), RES_SCRATCH_SIZE,
 			 PROT_READ | PROT_WRITE | PROT_EXEC, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -297,7 +296,7 @@ static int inspect(struct ck_proc *p)
 		return err;
 	}
 	for (uint32_t i = 0; i < p->nthreads; i++)
-		p->threads[i].rt.stub_ip = live->scratch + RES_SCRATCH_STUB;
+		p->threads[i].trace->rt.stub_ip = live->scratch + RES_SCRATCH_STUB;
 	return 0;
 }
 
@@ -309,7 +308,7 @@ static int unmap_scratch(struct ck_proc *p)
 	if (!p->live || !p->live->scratch)
 		return 0;
 	for (uint32_t i = 0; i < p->nthreads; i++)
-		p->threads[i].rt.stub_ip = 0;
+		p->threads[i].trace->rt.stub_ip = 0;
 	err = res_remote(p, NULL, &ret, SYS_munmap, p->live->scratch, RES_SCRATCH_SIZE, 0, 0, 0, 0);
 	if (!err && ret)
 		err = (int)ret;
@@ -387,6 +386,23 @@ static int write_meta(struct img_writer *w, struct ck_image *img)
 	return err;
 }
 
+/* Page data, each resource's in table order (shared memory objects before
+ * the memory of processes: restart fills them before any process maps
+ * them). */
+static int dump_pages(struct dump_ctx *ctx, struct img_writer *w)
+{
+	int err = 0;
+
+	if (posix_memalign(&ctx->page_buf, (size_t)sysconf(_SC_PAGESIZE), RES_PAGE_CHUNK))
+		return -ENOMEM;
+	for (size_t k = 0; res_table[k] && !err; k++)
+		if (res_table[k]->dump_pages)
+			err = res_table[k]->dump_pages(ctx, w);
+	free(ctx->page_buf);
+	ctx->page_buf = NULL;
+	return err;
+}
+
 static int write_image(struct dump_ctx *ctx, int out_fd)
 {
 	struct img_stream s;
@@ -402,7 +418,7 @@ static int write_image(struct dump_ctx *ctx, int out_fd)
 	if (!err && fault_hit("checkpoint-pages"))
 		err = -EIO;
 	if (!err)
-		err = mm_dump_pages(ctx, &w);
+		err = dump_pages(ctx, &w);
 	if (!err && fault_hit("checkpoint-trailer"))
 		err = -EIO;
 	if (!err)
@@ -437,14 +453,14 @@ static int thaw(struct ck_image *img)
 	for (uint32_t i = 0; i < img->nprocs; i++) {
 		struct ck_proc *p = &img->procs[i];
 
-		if (p->live && p->live->scratch && p->threads[0].rt.seized)
+		if (p->live && p->live->scratch && p->threads[0].trace->rt.seized)
 			unmap_scratch(p);
 		for (uint32_t t = 0; t < p->nthreads; t++) {
-			int err = remote_release(&p->threads[t].rt);
+			int err = remote_release(&p->threads[t].trace->rt);
 
 			if (err && err != -ESRCH) {
 				log_err("pid %d tid %d: cannot resume it: %s", p->rec.pid,
-					p->threads[t].rt.tid, strerror(-err));
+					p->threads[t].trace->rt.tid, strerror(-err));
 				ret = err;
 			}
 		}
@@ -456,9 +472,9 @@ static struct remote_task *seized_task(struct ck_image *img, pid_t tid)
 {
 	for (uint32_t i = 0; i < img->nprocs; i++)
 		for (uint32_t t = 0; t < img->procs[i].nthreads; t++)
-			if (img->procs[i].threads[t].rt.tid == tid &&
-			    img->procs[i].threads[t].rt.seized)
-				return &img->procs[i].threads[t].rt;
+			if (img->procs[i].threads[t].trace->rt.tid == tid &&
+			    img->procs[i].threads[t].trace->rt.seized)
+				return &img->procs[i].threads[t].trace->rt;
 	return NULL;
 }
 
@@ -473,7 +489,7 @@ static void kill_tree(struct ck_image *img)
 			continue;
 		kill(img->procs[i].rec.pid, SIGKILL);
 		for (uint32_t t = 0; t < img->procs[i].nthreads; t++)
-			alive += img->procs[i].threads[t].rt.seized;
+			alive += img->procs[i].threads[t].trace->rt.seized;
 	}
 	while (alive) {
 		struct remote_task *rt;

@@ -6,7 +6,7 @@
 #ifndef CORE_CHILD_H
 #define CORE_CHILD_H
 
-#include "core/plan.h"
+#include "model/plan.h"
 
 /* The line the root writes on its report pipe once it waits for the go. */
 #define CHILD_READY "R"

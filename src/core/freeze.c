@@ -30,6 +30,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "core/freeze.h"
+#include "res/res.h"
 #include "util/io.h"
 #include "util/log.h"
 
@@ -103,17 +104,23 @@ static int seize_thread(struct ck_proc *p, pid_t tid)
 	p->threads = n;
 	n += p->nthreads;
 	memset(n, 0, sizeof(*n));
+	n->trace = calloc(1, sizeof(*n->trace));
+	if (!n->trace)
+		return -ENOMEM;
 	n->rec.tid = tid;
-	n->restarted_nr = -1;
+	n->trace->restarted_nr = -1;
 	err = check_vfork(p, tid);
 	if (!err)
-		err = remote_seize(&n->rt, tid, REMOTE_TRACECLONE);
-	if (err && n->rt.seized)
-		remote_release(&n->rt);
-	if (err)
+		err = remote_seize(&n->trace->rt, tid, REMOTE_TRACECLONE);
+	if (err && n->trace->rt.seized)
+		remote_release(&n->trace->rt);
+	if (err) {
+		free(n->trace);
+		n->trace = NULL;
 		return err;
+	}
 	p->nthreads++;
-	if (n->rt.group_stopped) {
+	if (n->trace->rt.group_stopped) {
 		log_err("pid %d: is stopped by job control (resume it first): not supported",
 			p->rec.pid);
 		return -EOPNOTSUPP;
@@ -243,6 +250,8 @@ static int seize_threads(struct ck_proc *p, bool *changed)
 
 static void drop_proc(struct ck_image *img, size_t i)
 {
+	for (uint32_t t = 0; t < img->procs[i].nthreads; t++)
+		free(img->procs[i].threads[t].trace);
 	free(img->procs[i].threads);
 	free(img->procs[i].live);
 	model_drop_proc(img, (uint32_t)i);
@@ -347,7 +356,7 @@ void freeze_let_go_started(const struct ck_image *img)
 			pid_t *tids;
 			size_t n;
 
-			if (!p->threads[t].rt.started_task)
+			if (!p->threads[t].trace->rt.started_task)
 				continue;
 			if (!proc_list_tasks(p->rec.pid, &tids, &n)) {
 				let_go_unseized(p, tids, n);

@@ -5,7 +5,7 @@
 #ifndef CORE_FREEZE_H
 #define CORE_FREEZE_H
 
-#include "core/model.h"
+#include "model/model.h"
 
 /* Fills img->procs with the tree rooted at root (root first, parents before
  * children), every thread of every live process seized and stopped, the

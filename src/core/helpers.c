@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include "core/helpers.h"
+#include "res/res.h"
 #include "util/log.h"
 
 static struct ck_proc *add(struct ck_image *img, pid_t pid, pid_t ppid, pid_t parent_tid, pid_t sid)

@@ -5,7 +5,7 @@
 #ifndef CORE_HELPERS_H
 #define CORE_HELPERS_H
 
-#include "core/model.h"
+#include "model/model.h"
 
 /* Appends a helper to img->procs for every session and process group of
  * the tree whose leader has exited, and names them as the forker of the

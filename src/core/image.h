@@ -6,7 +6,7 @@
 #ifndef CORE_IMAGE_H
 #define CORE_IMAGE_H
 
-#include "core/model.h"
+#include "model/model.h"
 #include "img/codec.h"
 
 void image_make_header(struct ckpt_hdr_image *hdr);

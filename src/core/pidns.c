@@ -1,9 +1,10 @@
 /*
- * pidns.c: ckpt_restart_pidns(), a restart inside a new PID namespace, so
- * that a copy of an image runs beside the original (or beside another copy)
- * while every process of the copy has its original PID, parent, group and
- * session. It sits above restart.c, which it runs unchanged from inside the
- * namespace:
+ * pidns.c: the public entry points of restart. ckpt_restart() runs the
+ * restart sequence (restart.c) in ckpt's PID namespace, or in a new one;
+ * ckpt_restart_pidns() restarts inside a new PID namespace, so that a copy
+ * of an image runs beside the original (or beside another copy) while every
+ * process of the copy has its original PID, parent, group and session. It
+ * sits above restart.c, which it runs unchanged from inside the namespace:
  *
  *  1. ckpt creates "init" with clone3(CLONE_NEWPID | CLONE_NEWNS): PID 1 of
  *     a new PID namespace, and a child of ckpt. Until it reports, init dies
@@ -14,8 +15,8 @@
  *     /proc/self, kill(), waitpid() and ptrace all speak the namespace's
  *     PIDs, which are the image's: clone3(set_tid) names PIDs of the
  *     namespace its caller lives in.
- *  3. init runs the ordinary restart (ckpt_restart() with RESTART_IN_PIDNS,
- *     which refuses an image holding PID 1: init has it). Its log messages
+ *  3. init runs the ordinary restart (restart_tree(), told it is init: it
+ *     refuses an image holding PID 1, which init has). Its log messages
  *     go to ckpt over a socket (log_capture_fd()) and reach the caller's
  *     sink there. Every check runs as without --pidns; the only one that
  *     cannot fail here is the PIDs being free.
@@ -53,7 +54,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "ckpt.h"
-#include "core/pidns.h"
+#include "core/restart.h"
+#include "res/res.h"
 #include "util/fault.h"
 #include "util/io.h"
 #include "util/log.h"
@@ -61,22 +63,6 @@
 #define REPORT_MAX 1100 /* a log line (log.c) or the report */
 
 static const int forwarded[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2 };
-
-int pidns_check_image(const struct ck_image *img)
-{
-	for (uint32_t i = 0; i < img->nprocs; i++) {
-		const struct ck_proc *p = &img->procs[i];
-
-		for (uint32_t t = 0; t < p->nthreads; t++) {
-			if ((t ? p->threads[t].rec.tid : p->rec.pid) != 1)
-				continue;
-			log_err("pid %d: cannot restart pid 1 in a new pid namespace: its init has it",
-				p->rec.pid);
-			return -EEXIST;
-		}
-	}
-	return 0;
-}
 
 /* ---- init, inside the namespace ---- */
 
@@ -209,7 +195,7 @@ static __attribute__((noreturn)) void init_main(int in_fd, int sock)
 	log_capture_fd(sock);
 	err = init_mounts();
 	if (!err)
-		err = ckpt_restart(in_fd, RESTART_IN_PIDNS, &root);
+		err = restart_tree(in_fd, true, &root);
 	if (!err && fault_hit("pidns-report"))
 		err = -EIO;
 	if (err) {
@@ -335,4 +321,13 @@ out_close:
 	if (sv[1] >= 0)
 		close(sv[1]);
 	return err;
+}
+
+int ckpt_restart(int in_fd, unsigned int flags, pid_t *ret_pid)
+{
+	if (flags & ~CKPT_RESTART_PIDNS)
+		return -EINVAL;
+	if (flags & CKPT_RESTART_PIDNS)
+		return ckpt_restart_pidns(in_fd, 0, ret_pid, NULL);
+	return restart_tree(in_fd, false, ret_pid);
 }

@@ -62,8 +62,7 @@
 #include "core/child.h"
 #include "core/helpers.h"
 #include "core/image.h"
-#include "core/pidns.h"
-#include "res/mm.h"
+#include "core/restart.h"
 #include "res/res.h"
 #include "util/fault.h"
 #include "util/io.h"
@@ -89,6 +88,23 @@ static bool is_zombie(const struct ck_proc *p)
 }
 
 /* ---- checks on this machine ---- */
+
+/* Inside a new PID namespace, PID 1 is its init's. */
+static int check_pid1_free(const struct ck_image *img)
+{
+	for (uint32_t i = 0; i < img->nprocs; i++) {
+		const struct ck_proc *p = &img->procs[i];
+
+		for (uint32_t t = 0; t < p->nthreads; t++) {
+			if ((t ? p->threads[t].rec.tid : p->rec.pid) != 1)
+				continue;
+			log_err("pid %d: cannot restart pid 1 in a new pid namespace: its init has it",
+				p->rec.pid);
+			return -EEXIST;
+		}
+	}
+	return 0;
+}
 
 static char proc_state(pid_t pid, char *comm, size_t len)
 {
@@ -224,17 +240,27 @@ static int prepare(struct rst_ctx *ctx)
 
 	for (uint32_t i = 0; i < ctx->img->nprocs; i++) {
 		struct ck_proc *p = &ctx->img->procs[i];
-		int err = 0;
 
 		p->rst = calloc(1, sizeof(*p->rst));
 		if (!p->rst)
 			return -ENOMEM;
+		/* a zombie has no thread record, and one task all the same */
+		for (uint32_t t = 0; t < (p->nthreads ? p->nthreads : 1); t++) {
+			p->threads[t].trace = calloc(1, sizeof(*p->threads[t].trace));
+			if (!p->threads[t].trace)
+				return -ENOMEM;
+		}
+	}
+	for (uint32_t i = 0; i < ctx->img->nprocs; i++) {
+		struct ck_proc *p = &ctx->img->procs[i];
+		int err = 0;
+
 		p->rst->list = -1;
 		p->rst->parent = i ? model_find_proc(ctx->img, p->rec.ppid) : NULL;
 		p->rst->forker = p->forker ? model_find_proc(ctx->img, p->forker) : p->rst->parent;
 		for (uint32_t t = 1; p->rec.parent_tid && t < p->rst->parent->nthreads; t++)
 			if (p->rst->parent->threads[t].rec.tid == p->rec.parent_tid)
-				p->rst->parent->threads[t].st.forks = true;
+				p->rst->parent->threads[t].trace->st.forks = true;
 		if (is_zombie(p))
 			continue;
 		for (size_t k = 0; res_table[k] && !err; k++)
@@ -324,7 +350,7 @@ static int plan_fork(struct rst_ctx *ctx, const struct ck_proc *child)
 	if (tid_off < 0 || off < 0 ||
 	    plan_reloc(bp, (uint64_t)off + offsetof(struct clone_args, set_tid)) ||
 	    plan_reloc_stack(bp, (uint64_t)off + offsetof(struct clone_args, stack),
-			     (size_t)child->threads[0].st.list))
+			     (size_t)child->threads[0].trace->st.list))
 		return -ENOMEM;
 	return plan_call(bp, BLOB_THREAD, 1U << 0, SYS_clone3, off, sizeof(args), 0, 0, 0, 0,
 			 "create process %d", pid);
@@ -411,10 +437,10 @@ static int plan_thread(struct rst_ctx *ctx, struct ck_proc *p, struct ck_thread 
 
 	if (list < 0)
 		return list;
-	t->st.list = list;
+	t->trace->st.list = list;
 	plan_use_list(bp, (size_t)list);
 	err = 0;
-	if (t->st.forks) {
+	if (t->trace->st.forks) {
 		err = plan_forks(ctx, p, tid);
 		if (!err)
 			err = plan_trap(bp, "children forked");
@@ -446,7 +472,7 @@ static int plan_process(struct rst_ctx *ctx, struct ck_proc *p)
 	int64_t set_off, ts_off;
 	int err = 0;
 
-	plan_use_list(bp, (size_t)main_thread->st.list);
+	plan_use_list(bp, (size_t)main_thread->trace->st.list);
 	if (p->rec.flags & CKPT_PROC_ROOT) {
 		/* patched once ckpt knows the child's own rseq registration */
 		err = plan_call(bp, 0, 0, SYS_rseq, 0, 0, 0, 0, 0, 0,
@@ -463,7 +489,7 @@ static int plan_process(struct rst_ctx *ctx, struct ck_proc *p)
 	/* children forked by other threads than the main one are forked by
 	 * that thread (their parent is the thread), created first */
 	for (uint32_t i = 1; i < p->nthreads && !err; i++)
-		if (p->threads[i].st.forks)
+		if (p->threads[i].trace->st.forks)
 			err = plan_thread(ctx, p, &p->threads[i]);
 	if (!err)
 		err = plan_forks(ctx, p, 0);
@@ -479,7 +505,7 @@ static int plan_process(struct rst_ctx *ctx, struct ck_proc *p)
 	err = plan_call(bp, BLOB_MAY_FAIL, (1U << 0) | (1U << 2), SYS_rt_sigtimedwait, set_off, 0,
 			ts_off, 8, 0, 0, "forget SIGCHLD");
 	for (uint32_t i = 1; i < p->nthreads && !err; i++)
-		if (!p->threads[i].st.forks)
+		if (!p->threads[i].trace->st.forks)
 			err = plan_thread(ctx, p, &p->threads[i]);
 	if (!err)
 		err = plan_phase(ctx, p, PLAN_SETUP);
@@ -544,7 +570,7 @@ static int plan_all(struct rst_ctx *ctx)
 
 		if (list < 0)
 			return list;
-		img->procs[i].threads[0].st.list = list;
+		img->procs[i].threads[0].trace->st.list = list;
 		img->procs[i].rst->list = list;
 	}
 	for (uint32_t i = 0; i < img->nprocs && !err; i++) {
@@ -569,8 +595,8 @@ static struct ck_thread *task_of(struct ck_image *img, pid_t tid, struct ck_proc
 		uint32_t n = is_zombie(p) ? 1 : p->nthreads;
 
 		for (uint32_t t = 0; t < n; t++) {
-			if (p->threads[t].rt.tid == tid ||
-			    (!p->threads[t].st.created &&
+			if (p->threads[t].trace->rt.tid == tid ||
+			    (!p->threads[t].trace->st.created &&
 			     (t ? p->threads[t].rec.tid : p->rec.pid) == tid)) {
 				*ret_p = p;
 				return &p->threads[t];
@@ -590,22 +616,22 @@ static int blob_failed(struct restart *rs, struct ck_proc *p, struct ck_thread *
 	if (sig != SIGTRAP) {
 		struct user_regs_struct regs;
 
-		arch_get_regs(t->rt.tid, &regs);
+		arch_get_regs(t->trace->rt.tid, &regs);
 		log_err("pid %d: the restorer got signal %d at 0x%llx", p->rec.pid, sig,
 			(unsigned long long)regs.rip);
 		return -EIO;
 	}
-	if (remote_read(t->rt.tid, plan_list_addr(bp, (size_t)t->st.list), &hdr, sizeof(hdr)))
+	if (remote_read(t->trace->rt.tid, plan_list_addr(bp, (size_t)t->trace->st.list), &hdr, sizeof(hdr)))
 		return -EIO;
 	if (hdr.failed < 0)
 		return 0;
-	if (remote_read(t->rt.tid,
-			plan_list_addr(bp, (size_t)t->st.list) + BLOB_LIST_HDR +
+	if (remote_read(t->trace->rt.tid,
+			plan_list_addr(bp, (size_t)t->trace->st.list) + BLOB_LIST_HDR +
 				(uint64_t)hdr.failed * BLOB_CALL_SIZE,
 			&c, sizeof(c)))
 		c.ret = -EIO;
 	log_err("pid %d: cannot %s: %s", p->rec.pid,
-		plan_what(bp, (size_t)t->st.list, (size_t)hdr.failed), strerror((int)-c.ret));
+		plan_what(bp, (size_t)t->trace->st.list, (size_t)hdr.failed), strerror((int)-c.ret));
 	return -EIO;
 }
 
@@ -621,9 +647,9 @@ static int handle_event(struct restart *rs, pid_t tid, int status)
 		return -EIO;
 	}
 	if (WIFEXITED(status) || WIFSIGNALED(status)) {
-		t->st.exited = true;
-		t->rt.seized = false;
-		if (t->st.may_exit)
+		t->trace->st.exited = true;
+		t->trace->rt.seized = false;
+		if (t->trace->st.may_exit)
 			return 0;
 		log_err("pid %d: the new process died while being restored (%s %d)", p->rec.pid,
 			WIFEXITED(status) ? "status" : "signal",
@@ -633,25 +659,25 @@ static int handle_event(struct restart *rs, pid_t tid, int status)
 	if (event == PTRACE_EVENT_FORK || event == PTRACE_EVENT_VFORK ||
 	    event == PTRACE_EVENT_CLONE)
 		return ptrace(PTRACE_CONT, tid, 0, 0) ? -errno : 0;
-	if (event == PTRACE_EVENT_STOP && !t->st.created) {
+	if (event == PTRACE_EVENT_STOP && !t->trace->st.created) {
 		/* a task the blob created: it runs its list */
-		t->st.created = true;
-		t->rt.tid = tid;
-		t->rt.seized = true;
+		t->trace->st.created = true;
+		t->trace->rt.tid = tid;
+		t->trace->rt.seized = true;
 		if (t == &p->threads[0])
 			p->rst->pid = tid;
 		return ptrace(PTRACE_CONT, tid, 0, 0) ? -errno : 0;
 	}
 	if (event == PTRACE_EVENT_STOP) {
-		t->st.stopped = true;
+		t->trace->st.stopped = true;
 		return 0;
 	}
-	if (!event && t->st.may_exit) /* a zombie killing itself: pass the signal on */
+	if (!event && t->trace->st.may_exit) /* a zombie killing itself: pass the signal on */
 		return ptrace(PTRACE_CONT, tid, 0, WSTOPSIG(status)) ? -errno : 0;
 	if (event || WSTOPSIG(status) != SIGTRAP)
 		return blob_failed(rs, p, t, WSTOPSIG(status));
-	t->st.traps++;
-	t->st.stopped = true;
+	t->trace->st.traps++;
+	t->trace->st.stopped = true;
 	return blob_failed(rs, p, t, SIGTRAP);
 }
 
@@ -675,7 +701,7 @@ static int next_event(struct restart *rs)
 /* Runs events until the task has reached its trap n. */
 static int wait_trap(struct restart *rs, struct ck_thread *t, unsigned int n)
 {
-	while (t->st.traps < n) {
+	while (t->trace->st.traps < n) {
 		int err = next_event(rs);
 
 		if (err)
@@ -686,7 +712,7 @@ static int wait_trap(struct restart *rs, struct ck_thread *t, unsigned int n)
 
 static int wait_exit(struct restart *rs, struct ck_thread *t)
 {
-	while (!t->st.exited) {
+	while (!t->trace->st.exited) {
 		int err = next_event(rs);
 
 		if (err)
@@ -697,8 +723,8 @@ static int wait_exit(struct restart *rs, struct ck_thread *t)
 
 static int cont(struct ck_thread *t)
 {
-	t->st.stopped = false;
-	return ptrace(PTRACE_CONT, t->rt.tid, 0, 0) ? -errno : 0;
+	t->trace->st.stopped = false;
+	return ptrace(PTRACE_CONT, t->trace->rt.tid, 0, 0) ? -errno : 0;
 }
 
 /* A syscall ckpt runs in a task stopped at a trap of its list, which then
@@ -707,17 +733,17 @@ static int blob_remote(struct restart *rs, struct ck_thread *t, long *ret, long 
 		       long a2)
 {
 	struct user_regs_struct saved;
-	int err = arch_get_regs(t->rt.tid, &saved);
+	int err = arch_get_regs(t->trace->rt.tid, &saved);
 
 	if (err)
 		return err;
-	t->rt.regs = saved;
-	t->rt.syscall_ip = plan_syscall_ip(&rs->ctx.plan);
-	err = remote_syscall(&t->rt, ret, nr, a1, a2, 0, 0, 0, 0);
+	t->trace->rt.regs = saved;
+	t->trace->rt.syscall_ip = plan_syscall_ip(&rs->ctx.plan);
+	err = remote_syscall(&t->trace->rt, ret, nr, a1, a2, 0, 0, 0, 0);
 	if (!err)
-		err = arch_set_regs(t->rt.tid, &saved);
-	t->rt.regs_changed = false;
-	t->rt.mask_changed = false;
+		err = arch_set_regs(t->trace->rt.tid, &saved);
+	t->trace->rt.regs_changed = false;
+	t->trace->rt.mask_changed = false;
 	return err;
 }
 
@@ -737,9 +763,9 @@ static int go_root(struct restart *rs, int go_fd)
 	if (ptrace(PTRACE_SEIZE, rs->root_pid, 0, opts) ||
 	    ptrace(PTRACE_INTERRUPT, rs->root_pid, 0, 0))
 		return -errno;
-	t->rt.tid = rs->root_pid;
-	t->rt.seized = true;
-	t->st.created = true;
+	t->trace->rt.tid = rs->root_pid;
+	t->trace->rt.seized = true;
+	t->trace->st.created = true;
 	if (remote_wait(rs->root_pid, &status))
 		return -EIO;
 	if (ptrace(PTRACE_GET_RSEQ_CONFIGURATION, rs->root_pid, sizeof(cfg), &cfg) < 0)
@@ -752,7 +778,7 @@ static int go_root(struct restart *rs, int go_fd)
 		c.args[3] = cfg.signature;
 	}
 	if (remote_write(rs->root_pid,
-			 plan_list_addr(&rs->ctx.plan, (size_t)t->st.list) + BLOB_LIST_HDR, &c,
+			 plan_list_addr(&rs->ctx.plan, (size_t)t->trace->st.list) + BLOB_LIST_HDR, &c,
 			 sizeof(c)) ||
 	    cont(t) || write(go_fd, "g", 1) != 1)
 		return -EIO;
@@ -849,18 +875,38 @@ static int release_forks(struct restart *rs, size_t upto)
 	return 0;
 }
 
-/* Page data: shared objects first, then each process's in tree order. */
-static int stream_pages(struct restart *rs)
+/* A process gets its pages once the root exists and every process before
+ * it in tree order has forked its children. */
+static int pages_ready(struct rst_ctx *ctx, struct ck_proc *p)
 {
-	void *buf = malloc(mm_io_chunk());
+	struct restart *rs = (struct restart *)ctx; /* ctx is its first member */
 	int err = 0;
 
-	if (!buf)
+	if (p < &rs->img->procs[rs->next])
+		return res_bad(CKPT_REC_PAGES, "is out of tree order");
+	if (!rs->created)
+		err = create_root(rs);
+	if (!err)
+		err = release_forks(rs, (size_t)(p - rs->img->procs));
+	return err ? err : wait_trap(rs, &p->threads[0], TRAP_MEMORY);
+}
+
+/* Page data, each resource's in table order, each record to its owner. */
+static int stream_pages(struct restart *rs)
+{
+	size_t last = 0;
+	int err = 0;
+
+	rs->ctx.pages_ready = pages_ready;
+	rs->ctx.page_buf = malloc(RES_PAGE_CHUNK);
+	if (!rs->ctx.page_buf)
 		return -ENOMEM;
 	while (!err) {
+		const struct res_ops *ops;
 		struct ckpt_rec_pages h;
-		struct ck_proc *p;
 		uint32_t type, len;
+		uint64_t bytes;
+		size_t k = last;
 
 		err = img_next(rs->r, &type, &len);
 		if (err || type == CKPT_REC_TRAILER)
@@ -869,31 +915,26 @@ static int stream_pages(struct restart *rs)
 			log_dbg("skipping a record of unknown type %u", type);
 			continue;
 		}
-		err = mm_peek_pages(rs->r, len, &h);
+		err = res_read_pages_hdr(rs->r, len, &h, &bytes);
 		if (err)
 			break;
-		if (h.kind == CKPT_PAGES_PROC) {
-			p = model_find_proc(rs->img, (pid_t)h.owner);
-			if (!p || p < &rs->img->procs[rs->next] || is_zombie(p)) {
-				err = res_bad(CKPT_REC_PAGES, "is out of tree order");
-				break;
-			}
-			if (!rs->created)
-				err = create_root(rs);
-			if (!err)
-				err = release_forks(rs, (size_t)(p - rs->img->procs));
-			if (!err)
-				err = wait_trap(rs, &p->threads[0], TRAP_MEMORY);
-		} else if (rs->created) {
-			err = res_bad(CKPT_REC_PAGES, "of a shared object comes after a process's");
-		}
-		if (!err)
-			err = mm_restore_pages(&rs->ctx, rs->r, &h, len, buf);
+		ops = res_for_pages(h.kind, &k);
+		if (!ops)
+			err = res_bad(CKPT_REC_PAGES, "has an unknown kind");
+		else if (k < last)
+			err = res_bad(CKPT_REC_PAGES, "is out of order");
+		else
+			err = ops->restore_pages(&rs->ctx, rs->r, &h, bytes);
+		last = k;
 		if (!err && fault_hit("restart-pages"))
 			err = -EIO;
 	}
-	free(buf);
-	return err ? err : mm_check_all_pages(rs->img);
+	free(rs->ctx.page_buf);
+	rs->ctx.page_buf = NULL;
+	for (size_t k = 0; res_table[k] && !err; k++)
+		if (res_table[k]->check_pages)
+			err = res_table[k]->check_pages(rs->img);
+	return err;
 }
 
 /*
@@ -974,7 +1015,7 @@ static int finish(struct restart *rs, struct ck_proc *p)
 		}
 		memcpy(&regs, &t->regs, sizeof(regs));
 		arch_convert_restart_block(&regs);
-		err = remote_resume_restarted(&t->rt, &regs);
+		err = remote_resume_restarted(&t->trace->rt, &regs);
 		if (err) {
 			log_err("pid %d: cannot set its registers: %s", p->rec.pid, strerror(-err));
 			return err;
@@ -1024,7 +1065,7 @@ static int restore(struct restart *rs)
 
 		err = wait_trap(rs, &p->threads[0], is_zombie(p) ? 1 : TRAP_FORKED);
 		for (uint32_t t = 1; t < p->nthreads && !err && !is_zombie(p); t++)
-			if (p->threads[t].st.forks)
+			if (p->threads[t].trace->st.forks)
 				err = wait_trap(rs, &p->threads[t], 1);
 	}
 	if (!err)
@@ -1034,7 +1075,7 @@ static int restore(struct restart *rs)
 
 		if (!is_zombie(&img->procs[i]))
 			continue;
-		z->st.may_exit = true;
+		z->trace->st.may_exit = true;
 		err = cont(z);
 		if (!err)
 			err = wait_exit(rs, z);
@@ -1046,7 +1087,7 @@ static int restore(struct restart *rs)
 		struct ck_proc *p = &img->procs[i];
 
 		for (uint32_t t = 0; t < p->nthreads && !err && !is_zombie(p); t++)
-			if (t == 0 || p->threads[t].st.forks)
+			if (t == 0 || p->threads[t].trace->st.forks)
 				err = cont(&p->threads[t]);
 	}
 	for (uint32_t i = 0; i < img->nprocs && !err; i++) {
@@ -1054,7 +1095,7 @@ static int restore(struct restart *rs)
 
 		for (uint32_t t = 0; t < p->nthreads && !err && !is_zombie(p); t++)
 			err = wait_trap(rs, &p->threads[t],
-					t ? 1 + p->threads[t].st.forks : TRAP_END);
+					t ? 1 + p->threads[t].trace->st.forks : TRAP_END);
 	}
 	if (!err && fault_hit("restart-finish"))
 		err = -EIO;
@@ -1066,7 +1107,7 @@ static int restore(struct restart *rs)
 		return err;
 	for (uint32_t i = 0; i < img->nprocs; i++)
 		for (uint32_t t = 0; t < img->procs[i].nthreads; t++)
-			remote_detach(&img->procs[i].threads[t].rt);
+			remote_detach(&img->procs[i].threads[t].trace->rt);
 	return 0;
 }
 
@@ -1077,8 +1118,8 @@ static void kill_all(struct restart *rs)
 	for (uint32_t i = 0; i < rs->img->nprocs; i++) {
 		struct ck_thread *t = &rs->img->procs[i].threads[0];
 
-		if (t->st.created && !t->st.exited)
-			kill(t->rt.tid, SIGKILL);
+		if (t->trace->st.created && !t->trace->st.exited)
+			kill(t->trace->rt.tid, SIGKILL);
 	}
 	/* the tracer hears of every death; the root is also its child. A task
 	 * just forked, not seen yet, shows up stopped: it goes too. */
@@ -1118,7 +1159,7 @@ static void raise_nofile(void)
 	}
 }
 
-int ckpt_restart(int in_fd, unsigned int flags, pid_t *ret_pid)
+int restart_tree(int in_fd, bool in_pidns, pid_t *ret_pid)
 {
 	struct ck_image img;
 	struct restart rs = { .img = &img };
@@ -1126,23 +1167,18 @@ int ckpt_restart(int in_fd, unsigned int flags, pid_t *ret_pid)
 	struct img_reader r;
 	int err, spool = -1;
 
-	if (flags & CKPT_RESTART_PIDNS)
-		return ckpt_restart_pidns(in_fd, flags, ret_pid, NULL);
-	if (flags & ~RESTART_IN_PIDNS)
-		return -EINVAL;
 	err = img_stream_read_fd(&s, in_fd);
 	if (err)
 		return err;
 	img_reader_init(&r, &s);
 	rs.r = &r;
 	rs.ctx.img = &img;
-	rs.ctx.flags = flags;
 	rs.ctx.remote = remote_in_main;
 	plan_init(&rs.ctx.plan);
 	raise_nofile();
 	err = image_read_meta(&r, &img);
-	if (!err && (flags & RESTART_IN_PIDNS))
-		err = pidns_check_image(&img);
+	if (!err && in_pidns)
+		err = check_pid1_free(&img);
 	if (!err)
 		err = spool_if_needed(&img, &s, &spool);
 	if (!err)

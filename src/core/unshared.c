@@ -15,6 +15,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "core/freeze.h"
+#include "res/res.h"
 #include "util/log.h"
 
 struct shared_kind {

@@ -75,7 +75,7 @@ int res_ask_buf(struct res_asks *a, size_t len, int buf_arg, long nr, const long
 /* The asks of thread t (NULL: the process's, which its main thread runs). */
 static struct res_asks *asks_of(struct ck_proc *p, struct ck_thread *t)
 {
-	return t ? t->asks : p->threads[0].asks;
+	return t ? t->trace->asks : p->threads[0].trace->asks;
 }
 
 long res_answer(const struct dump_ctx *ctx, struct ck_proc *p, struct ck_thread *t, unsigned int i,
@@ -109,15 +109,15 @@ static void asks_free(struct res_asks *a)
 void res_asks_release(struct ck_proc *p)
 {
 	for (uint32_t t = 0; t < p->nthreads; t++) {
-		asks_free(p->threads[t].asks);
-		p->threads[t].asks = NULL;
+		asks_free(p->threads[t].trace->asks);
+		p->threads[t].trace->asks = NULL;
 	}
 }
 
 /* One stop of thread t for all its asks. */
 static int run(struct ck_proc *p, struct ck_thread *t)
 {
-	struct res_asks *a = t->asks;
+	struct res_asks *a = t->trace->asks;
 	unsigned long scratch = p->live->scratch;
 	struct remote_call *calls;
 	long *rets;
@@ -135,7 +135,7 @@ static int run(struct ck_proc *p, struct ck_thread *t)
 			calls[k].args[a->v[k].buf_arg] = (long)(scratch + a->v[k].buf_off);
 	}
 	if (!err)
-		err = remote_batch(&t->rt, scratch + RES_SCRATCH_DATA,
+		err = remote_batch(&t->trace->rt, scratch + RES_SCRATCH_DATA,
 				   RES_SCRATCH_STUB - RES_SCRATCH_DATA, calls, a->n, rets);
 	if (!err && a->data_used)
 		err = remote_read(p->rec.pid, scratch, a->data, a->data_used);
@@ -151,8 +151,8 @@ int res_ask_all(struct dump_ctx *ctx, struct ck_proc *p)
 	int err = 0;
 
 	for (uint32_t t = 0; t < p->nthreads && !err; t++) {
-		p->threads[t].asks = calloc(1, sizeof(struct res_asks));
-		if (!p->threads[t].asks)
+		p->threads[t].trace->asks = calloc(1, sizeof(struct res_asks));
+		if (!p->threads[t].trace->asks)
 			err = -ENOMEM;
 	}
 	for (size_t k = 0; res_table[k] && !err; k++) {
@@ -160,14 +160,14 @@ int res_ask_all(struct dump_ctx *ctx, struct ck_proc *p)
 
 		ctx->op = k;
 		if (ops->ask) {
-			p->threads[0].asks->op = k;
-			p->threads[0].asks->thread = false;
-			err = ops->ask(p->threads[0].asks, p);
+			p->threads[0].trace->asks->op = k;
+			p->threads[0].trace->asks->thread = false;
+			err = ops->ask(p->threads[0].trace->asks, p);
 		}
 		for (uint32_t t = 0; t < p->nthreads && ops->ask_thread && !err; t++) {
-			p->threads[t].asks->op = k;
-			p->threads[t].asks->thread = true;
-			err = ops->ask_thread(p->threads[t].asks, p, &p->threads[t]);
+			p->threads[t].trace->asks->op = k;
+			p->threads[t].trace->asks->thread = true;
+			err = ops->ask_thread(p->threads[t].trace->asks, p, &p->threads[t]);
 		}
 	}
 	for (uint32_t t = 0; t < p->nthreads && !err; t++)

@@ -1,17 +1,20 @@
 /*
- * files.c: file descriptors and the open file descriptions behind them.
+ * files.c: the descriptor table of each process, and the open file
+ * descriptions behind it.
  *
- * Handled: regular files and directories (path, access mode, flags,
- * offset, close-on-exec, at any descriptor number, shared descriptions kept
- * shared), the stateless character devices null, zero, full, random and
- * urandom, and shared memory objects (memfds, files of /dev/shm: their
- * contents are an object of shmem.c, which restart creates; each open
- * description of one is opened again from it). A terminal, pipe or socket
- * on descriptor 0, 1 or 2 is external: restart connects the descriptor of
- * the same number of the restarting ckpt.
- * Everything else is refused at checkpoint, naming the descriptor and kind.
+ * Each descriptor is a number, its close-on-exec flag and the description
+ * it reaches. A description (OBJ_FILE in the objhash) is saved once however
+ * many descriptors and processes share it (dup, fork: kcmp tells the same
+ * description apart from another open of the same file), with its access
+ * mode, status flags and offset; what else it holds belongs to its kind,
+ * one file per kind behind struct fd_ops (files.h), chosen in fd_kinds
+ * order. A terminal, pipe or socket on descriptor 0, 1 or 2 whose kind
+ * does not take it is external: restart connects the descriptor of the
+ * same number of the restarting ckpt. Everything else is refused at
+ * checkpoint, naming the descriptor and its kind.
  *
- * At restart ckpt opens each description once; the new processes inherit
+ * At restart ckpt opens each description once (or the process itself
+ * opens it, for kinds that name a process); the new processes inherit
  * them and install their own copies at the saved numbers.
  */
 #include <errno.h>
@@ -24,8 +27,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 #include <linux/kcmp.h>
-#include "res/res.h"
-#include "res/shmem.h"
+#include "res/files.h"
 #include "util/io.h"
 #include "util/log.h"
 
@@ -34,20 +36,20 @@
 	(O_ACCMODE | O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME | O_SYNC | O_DSYNC | O_PATH |    \
 	 O_DIRECTORY | O_NOFOLLOW | O_LARGEFILE)
 
-static const struct {
-	unsigned int minor;
-	const char *name;
-} mem_devices[] = {
-	{ 3, "null" }, { 5, "zero" }, { 7, "full" }, { 8, "random" }, { 9, "urandom" },
-};
+extern const struct fd_ops fd_reg_ops;
 
-static const char *mem_device(dev_t rdev)
+/* Checkpoint asks each kind in this order whether a description is its. */
+static const struct fd_ops *const fd_kinds[] = { &fd_reg_ops, NULL };
+
+static const struct fd_ops *kind_of_rec(uint32_t type, uint32_t kind)
 {
-	if (major(rdev) != 1)
-		return NULL;
-	for (size_t i = 0; i < sizeof(mem_devices) / sizeof(mem_devices[0]); i++)
-		if (minor(rdev) == mem_devices[i].minor)
-			return mem_devices[i].name;
+	for (size_t i = 0; fd_kinds[i]; i++) {
+		if (fd_kinds[i]->rec_type != type)
+			continue;
+		for (const uint32_t *k = fd_kinds[i]->kinds; *k; k++)
+			if (*k == kind)
+				return fd_kinds[i];
+	}
 	return NULL;
 }
 
@@ -60,13 +62,15 @@ static void release_file(struct ck_obj *obj)
 {
 	struct ck_file *f = (struct ck_file *)obj;
 
+	if (f->ops && f->ops->release)
+		f->ops->release(f);
 	if (obj->fd >= 0)
 		close(obj->fd);
 	free(f->path);
 	free(f);
 }
 
-static struct ck_file *new_file(void)
+static struct ck_file *new_file(const struct fd_ops *ops)
 {
 	struct ck_file *f = calloc(1, sizeof(*f));
 
@@ -74,9 +78,46 @@ static struct ck_file *new_file(void)
 		f->obj.kind = OBJ_FILE;
 		f->obj.fd = -1;
 		f->obj.release = release_file;
+		f->ops = ops;
 	}
 	return f;
 }
+
+int fd_refuse(const struct fd_probe *pr, const char *what, const char *why)
+{
+	log_err("pid %d fd %d: %s: %s", pr->p->rec.pid, pr->fd, what, why);
+	return -EOPNOTSUPP;
+}
+
+int fd_write_rec(struct img_writer *w, uint32_t type, struct ck_file *f, const struct iovec *iov,
+		 int iovcnt)
+{
+	struct iovec all[8] = { { .iov_base = &f->rec, .iov_len = sizeof(f->rec) } };
+
+	if (iovcnt < 0 || iovcnt > 7)
+		return -EINVAL;
+	for (int i = 0; i < iovcnt; i++)
+		all[i + 1] = iov[i];
+	f->rec.id = f->obj.id;
+	return img_write_rec(w, type, all, iovcnt + 1);
+}
+
+int fd_write_plain(struct img_writer *w, struct ck_file *f)
+{
+	struct iovec path = { .iov_base = f->path, .iov_len = f->rec.path_len };
+
+	return fd_write_rec(w, CKPT_REC_FILE, f, &path, 1);
+}
+
+struct ck_file *fd_file_of(const struct ck_proc *p, int fd)
+{
+	for (uint32_t i = 0; i < p->nfds; i++)
+		if (p->fds[i].rec.fd == fd)
+			return p->fds[i].file;
+	return NULL;
+}
+
+/* ---- checkpoint ---- */
 
 struct same_file {
 	pid_t pid;
@@ -104,12 +145,6 @@ static int add_fd(struct ck_proc *p, const struct ckpt_rec_fd *rec, struct ck_fi
 	return 0;
 }
 
-static int refuse(struct ck_proc *p, int fd, const char *kind, const char *why)
-{
-	log_err("pid %d fd %d: %s: %s", p->rec.pid, fd, kind, why);
-	return -EOPNOTSUPP;
-}
-
 /* The kind name of what a descriptor link points to: "pipe", "eventfd", ... */
 static const char *kind_of_link(const char *target, char *buf, size_t len)
 {
@@ -130,105 +165,109 @@ static const char *kind_of_link(const char *target, char *buf, size_t len)
 	return target;
 }
 
+static const struct fd_ops *kind_of_probe(const struct fd_probe *pr)
+{
+	for (size_t i = 0; fd_kinds[i]; i++)
+		if (fd_kinds[i]->is(pr))
+			return fd_kinds[i];
+	return NULL;
+}
+
+/* A terminal, pipe or socket on 0-2 that no kind takes is connected
+ * outside the tree. */
+static int external(struct ck_proc *p, struct ckpt_rec_fd *rec, const struct fd_probe *pr)
+{
+	const struct stat *st = &pr->st;
+	bool tty = S_ISCHR(st->st_mode) && is_tty_major(major(st->st_rdev));
+
+	if (pr->fd > 2 || !(tty || S_ISFIFO(st->st_mode) || S_ISSOCK(st->st_mode)))
+		return fd_refuse(pr, S_ISCHR(st->st_mode) ? pr->target : pr->kind,
+				 "not supported");
+	rec->flags |= CKPT_FD_EXTERNAL;
+	rec->ext_kind = S_ISFIFO(st->st_mode)	? CKPT_EXT_PIPE
+			: S_ISSOCK(st->st_mode) ? CKPT_EXT_SOCKET
+						: CKPT_EXT_TTY;
+	return add_fd(p, rec, NULL);
+}
+
+static int collect_new(struct dump_ctx *ctx, const struct fd_probe *pr, const struct fd_ops *ops,
+		       struct ck_file **ret)
+{
+	struct ck_file *f = new_file(ops);
+	int err;
+
+	if (!f)
+		return -ENOMEM;
+	f->dump_pid = pr->p->rec.pid;
+	f->dump_fd = pr->fd;
+	f->obj.key[0] = pr->st.st_dev;
+	f->obj.key[1] = pr->st.st_ino;
+	f->rec.flags = pr->fi.flags & OPEN_FLAGS_KEPT;
+	f->rec.pos = pr->fi.pos;
+	f->rec.mode = pr->st.st_mode;
+	err = ops->collect(ctx, pr, f);
+	if (!err)
+		err = objhash_add(&ctx->img->objs, &f->obj);
+	if (err) {
+		release_file(&f->obj);
+		return err;
+	}
+	*ret = f;
+	return 0;
+}
+
 static int collect_one(struct dump_ctx *ctx, struct ck_proc *p, int fd)
 {
 	struct ckpt_rec_fd rec = { .fd = fd };
-	char link[64], target[4096], kindbuf[64];
-	struct proc_fdinfo fi;
-	struct stat st;
-	struct ck_file *f;
+	char link[64], target[4096], kindbuf[64], *text = NULL;
+	struct fd_probe pr = { .p = p, .fd = fd, .link = link, .target = target };
 	struct same_file same = { .pid = p->rec.pid, .fd = fd };
-	struct ck_shmem *shm = NULL;
-	const char *kind;
-	uint32_t shm_kind;
-	int err, ftype;
+	const struct fd_ops *ops;
+	struct ck_file *f;
+	int err;
 
 	snprintf(link, sizeof(link), "/proc/%d/fd/%d", p->rec.pid, fd);
 	err = io_readlink(link, target, sizeof(target));
-	if (!err && stat(link, &st))
+	if (!err && stat(link, &pr.st))
 		err = -errno;
+	if (!err) {
+		snprintf(kindbuf, sizeof(kindbuf), "/proc/%d/fdinfo/%d", p->rec.pid, fd);
+		err = io_slurp(kindbuf, &text, NULL);
+	}
 	if (!err)
-		err = proc_read_fdinfo(p->rec.pid, fd, &fi);
+		err = proc_parse_fdinfo(text, &pr.fi);
 	if (err) {
 		log_err("pid %d fd %d: cannot inspect it: %s", p->rec.pid, fd, strerror(-err));
-		return err;
+		goto out;
 	}
-	if (fi.flags & O_CLOEXEC)
+	pr.fdinfo = text;
+	pr.kind = kind_of_link(target, kindbuf, sizeof(kindbuf));
+	if (pr.fi.flags & O_CLOEXEC)
 		rec.flags |= CKPT_FD_CLOEXEC;
-	kind = kind_of_link(target, kindbuf, sizeof(kindbuf));
-	if (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) ||
-	    (S_ISCHR(st.st_mode) && !mem_device(st.st_rdev))) {
-		bool tty = S_ISCHR(st.st_mode) && is_tty_major(major(st.st_rdev));
-
-		if (fd > 2 || (S_ISCHR(st.st_mode) && !tty))
-			return refuse(p, fd, S_ISCHR(st.st_mode) ? target : kind, "not supported");
-		rec.flags |= CKPT_FD_EXTERNAL;
-		rec.ext_kind = S_ISFIFO(st.st_mode)   ? CKPT_EXT_PIPE
-			       : S_ISSOCK(st.st_mode) ? CKPT_EXT_SOCKET
-						      : CKPT_EXT_TTY;
-		return add_fd(p, &rec, NULL);
+	ops = kind_of_probe(&pr);
+	if (!ops) {
+		err = external(p, &rec, &pr);
+		goto out;
 	}
-	if (S_ISREG(st.st_mode))
-		ftype = CKPT_FILE_REG;
-	else if (S_ISDIR(st.st_mode))
-		ftype = CKPT_FILE_DIR;
-	else if (S_ISCHR(st.st_mode))
-		ftype = CKPT_FILE_CHR;
-	else
-		return refuse(p, fd, kind, "not supported");
-	if (target[0] != '/')
-		return refuse(p, fd, kind, "not supported");
-	if (fi.has_locks)
-		return refuse(p, fd, target, "file locks are not supported");
-	if (fi.flags & O_ASYNC)
-		return refuse(p, fd, target, "O_ASYNC signal-driven I/O is not supported");
-	shm_kind = shmem_kind_of(target, &st);
-	if (shm_kind) {
-		char what[32];
-
-		snprintf(what, sizeof(what), "fd %d", fd);
-		err = shmem_collect(ctx, p, link, shm_kind, what, &shm);
-		if (err)
-			return err;
-		ftype = CKPT_FILE_SHM;
+	if (pr.fi.has_locks) {
+		err = fd_refuse(&pr, target, "file locks are not supported");
+		goto out;
 	}
-
-	f = (struct ck_file *)objhash_find(&ctx->img->objs, OBJ_FILE, st.st_dev, st.st_ino,
+	if (pr.fi.flags & O_ASYNC) {
+		err = fd_refuse(&pr, target, "O_ASYNC signal-driven I/O is not supported");
+		goto out;
+	}
+	f = (struct ck_file *)objhash_find(&ctx->img->objs, OBJ_FILE, pr.st.st_dev, pr.st.st_ino,
 					   is_same_file, &same);
-	if (!f) {
-		char *path = NULL;
-
-		err = shm ? 0 : res_link_path(link, &path, NULL);
-		if (err == -ENOENT)
-			return refuse(p, fd, target,
-				      "file was deleted or is not reachable from ckpt's root");
-		if (err)
-			return err;
-		f = new_file();
-		if (!f) {
-			free(path);
-			return -ENOMEM;
-		}
-		f->path = path;
-		f->shmem = shm;
-		f->dump_pid = p->rec.pid;
-		f->dump_fd = fd;
-		f->obj.key[0] = st.st_dev;
-		f->obj.key[1] = st.st_ino;
-		f->rec.kind = ftype;
-		f->rec.flags = fi.flags & OPEN_FLAGS_KEPT;
-		f->rec.pos = fi.pos;
-		f->rec.rdev = ftype == CKPT_FILE_CHR ? st.st_rdev : 0;
-		f->rec.mode = st.st_mode;
-		f->rec.path_len = path ? strlen(path) : 0;
-		err = objhash_add(&ctx->img->objs, &f->obj);
-		if (err) {
-			release_file(&f->obj);
-			return err;
-		}
+	if (!f)
+		err = collect_new(ctx, &pr, ops, &f);
+	if (!err) {
+		rec.file_id = f->obj.id;
+		err = add_fd(p, &rec, f);
 	}
-	rec.file_id = f->obj.id;
-	return add_fd(p, &rec, f);
+out:
+	free(text);
+	return err;
 }
 
 static int collect(struct dump_ctx *ctx, struct ck_proc *p)
@@ -255,14 +294,7 @@ static int write_rec(struct img_writer *w, struct ck_image *img, struct ck_proc 
 		int err;
 
 		if (f && !f->obj.written) {
-			struct iovec iov[2] = {
-				{ .iov_base = &f->rec, .iov_len = sizeof(f->rec) },
-				{ .iov_base = f->path, .iov_len = f->rec.path_len },
-			};
-
-			f->rec.id = f->obj.id;
-			f->rec.obj_id = f->shmem ? f->shmem->obj.id : 0;
-			err = img_write_rec(w, CKPT_REC_FILE, iov, 2);
+			err = f->ops->write ? f->ops->write(w, f) : fd_write_plain(w, f);
 			if (err)
 				return err;
 			f->obj.written = true;
@@ -274,48 +306,43 @@ static int write_rec(struct img_writer *w, struct ck_image *img, struct ck_proc 
 	return 0;
 }
 
+/* ---- image to model ---- */
+
 static int read_file(struct ck_image *img, uint32_t type, const void *data, uint32_t len)
 {
 	const struct ckpt_rec_file *r = data;
 	const char *path = (const char *)(r + 1);
-	struct ck_shmem *shm = NULL;
+	const struct fd_ops *ops;
 	struct ck_file *f;
 	int err;
 
-	err = res_check_len(type, len, sizeof(*r), len >= sizeof(*r) ? r->path_len : 0);
+	if (type == CKPT_REC_FILE)
+		err = res_check_len(type, len, sizeof(*r), len >= sizeof(*r) ? r->path_len : 0);
+	else
+		err = len < sizeof(*r) ? res_bad(type, "is too short") : 0;
 	if (err)
 		return err;
-	if (r->kind < CKPT_FILE_REG || r->kind > CKPT_FILE_SHM || r->flags & ~OPEN_FLAGS_KEPT ||
-	    (r->kind == CKPT_FILE_SHM) != !r->path_len ||
-	    (r->kind == CKPT_FILE_SHM) != !!r->obj_id ||
+	ops = kind_of_rec(type, r->kind);
+	if (!ops || r->flags & ~OPEN_FLAGS_KEPT || (type != CKPT_REC_FILE && r->path_len) ||
 	    (r->path_len && (path[0] != '/' || memchr(path, 0, r->path_len))))
 		return res_bad(type, "is malformed");
-	if (r->kind == CKPT_FILE_CHR && !mem_device(r->rdev))
-		return res_bad(type, "names an unsupported device");
-	if (r->kind == CKPT_FILE_SHM) {
-		struct ck_obj *o = objhash_by_id(&img->objs, r->obj_id);
-
-		shm = o && o->kind == OBJ_SHMEM ? (struct ck_shmem *)o : NULL;
-		if (!shm || shm->rec.kind == CKPT_SHMEM_ANON)
-			return res_bad(type, "refers to an unknown shared memory object");
-	}
-	f = new_file();
+	f = new_file(ops);
 	if (!f)
 		return -ENOMEM;
 	f->rec = *r;
 	f->obj.id = r->id;
-	f->shmem = shm;
 	f->path = r->path_len ? res_strndup(path, r->path_len) : NULL;
-	if (r->path_len && !f->path) {
-		release_file(&f->obj);
-		return -ENOMEM;
+	err = r->path_len && !f->path ? -ENOMEM : 0;
+	if (!err && ops->read)
+		err = ops->read(img, f, data, len);
+	if (!err) {
+		err = objhash_insert(&img->objs, &f->obj);
+		if (err)
+			err = res_bad(type, "reuses an object id");
 	}
-	err = objhash_insert(&img->objs, &f->obj);
-	if (err) {
+	if (err)
 		release_file(&f->obj);
-		return res_bad(type, "reuses an object id");
-	}
-	return 0;
+	return err;
 }
 
 static int read_rec(struct ck_image *img, struct ck_proc *p, struct ck_thread *t, uint32_t type,
@@ -326,7 +353,7 @@ static int read_rec(struct ck_image *img, struct ck_proc *p, struct ck_thread *t
 	int err;
 
 	(void)t;
-	if (type == CKPT_REC_FILE)
+	if (type != CKPT_REC_FD)
 		return read_file(img, type, data, len);
 	err = res_check_len(type, len, sizeof(*r), 0);
 	if (err)
@@ -347,6 +374,8 @@ static int read_rec(struct ck_image *img, struct ck_proc *p, struct ck_thread *t
 	return add_fd(p, r, (struct ck_file *)obj);
 }
 
+/* ---- restart ---- */
+
 static int check(struct rst_ctx *ctx, struct ck_proc *p)
 {
 	(void)ctx;
@@ -363,50 +392,9 @@ static int check(struct rst_ctx *ctx, struct ck_proc *p)
 	return 0;
 }
 
-static int open_file(struct ck_proc *p, int fd, struct ck_file *f)
+int fd_open_file(struct rst_ctx *ctx, struct ck_proc *p, int fd, struct ck_file *f)
 {
-	const char *name = !f->shmem	    ? f->path
-			   : f->shmem->name ? f->shmem->name
-					    : "System V shared memory";
-	struct stat st;
-	int ofd, err;
-	bool ok;
-
-	if (f->shmem)
-		ofd = shmem_reopen(f->shmem, f->rec.flags); /* created by shmem.c's prepare */
-	else
-		ofd = open(f->path, f->rec.flags | O_CLOEXEC | O_NOCTTY);
-	if (ofd < 0) {
-		err = f->shmem ? ofd : -errno;
-		log_err("pid %d fd %d: cannot reopen '%s': %s", p->rec.pid, fd, name,
-			strerror(-err));
-		return err;
-	}
-	if (fstat(ofd, &st)) {
-		err = -errno;
-		goto out_close;
-	}
-	ok = f->rec.kind == CKPT_FILE_REG || f->rec.kind == CKPT_FILE_SHM ? S_ISREG(st.st_mode)
-	     : f->rec.kind == CKPT_FILE_DIR				  ? S_ISDIR(st.st_mode)
-					    : S_ISCHR(st.st_mode) && st.st_rdev == f->rec.rdev;
-	if (!ok) {
-		log_err("pid %d fd %d: '%s' is no longer the kind of file it was", p->rec.pid, fd,
-			name);
-		err = -ESTALE;
-		goto out_close;
-	}
-	if (f->rec.kind != CKPT_FILE_CHR && !(f->rec.flags & O_PATH) &&
-	    lseek(ofd, (off_t)f->rec.pos, SEEK_SET) < 0) {
-		err = -errno;
-		log_err("pid %d fd %d: cannot seek '%s' to %llu: %s", p->rec.pid, fd, name,
-			(unsigned long long)f->rec.pos, strerror(errno));
-		goto out_close;
-	}
-	f->obj.fd = ofd;
-	return 0;
-out_close:
-	close(ofd);
-	return err;
+	return f->obj.fd < 0 ? f->ops->open(ctx, p, fd, f) : 0;
 }
 
 static int prepare(struct rst_ctx *ctx, struct ck_proc *p)
@@ -416,8 +404,10 @@ static int prepare(struct rst_ctx *ctx, struct ck_proc *p)
 		bool cloexec = d->rec.flags & CKPT_FD_CLOEXEC;
 		int src = d->rec.fd, err = 0;
 
+		if (d->file && d->file->ops->plan_open)
+			continue; /* the process opens it itself */
 		if (d->file) {
-			err = d->file->obj.fd < 0 ? open_file(p, d->rec.fd, d->file) : 0;
+			err = fd_open_file(ctx, p, d->rec.fd, d->file);
 			src = d->file->obj.fd;
 		}
 		if (!err)
@@ -430,21 +420,30 @@ static int prepare(struct rst_ctx *ctx, struct ck_proc *p)
 	return 0;
 }
 
-/* Each descriptor is a copy of the temporary one the process inherited. */
+/* Each descriptor is a copy of the temporary one the process inherited,
+ * or opened by the process itself. */
 static int plan(struct rst_ctx *ctx, struct ck_proc *p, struct blob_plan *bp, enum plan_phase phase)
 {
+	int err = 0;
+
 	if (phase != PLAN_SETUP)
 		return 0;
-	for (size_t i = 0; i < p->rst->ninstalls; i++) {
+	for (size_t i = 0; i < p->rst->ninstalls && !err; i++) {
 		const struct fd_install *in = &p->rst->installs[i];
-		int err = plan_call(bp, 0, 0, SYS_dup3, res_temp(ctx, in->src), in->fd,
-				    in->cloexec ? O_CLOEXEC : 0, 0, 0, 0, "install fd %d", in->fd);
 
-		if (err)
-			return err;
+		err = plan_call(bp, 0, 0, SYS_dup3, res_temp(ctx, in->src), in->fd,
+				in->cloexec ? O_CLOEXEC : 0, 0, 0, 0, "install fd %d", in->fd);
 	}
-	return 0;
+	for (uint32_t i = 0; i < p->nfds && !err; i++) {
+		struct ck_fd *d = &p->fds[i];
+
+		if (d->file && d->file->ops->plan_open)
+			err = d->file->ops->plan_open(ctx, p, d->rec.fd, d->file, bp);
+	}
+	return err;
 }
+
+/* ---- show ---- */
 
 static const char *access_name(uint32_t flags)
 {
@@ -474,18 +473,14 @@ static void show(struct show_ctx *s, struct ck_image *img, struct ck_proc *p)
 		if (!d->file) {
 			show_str(s, "external", ext[d->rec.ext_kind <= 4 ? d->rec.ext_kind : 0]);
 		} else {
-			if (d->file->shmem) {
-				show_u64(s, "shm", d->file->shmem->obj.id);
-				if (d->file->shmem->name)
-					show_str(s, "name", d->file->shmem->name);
-			} else {
-				show_str(s, "path", d->file->path);
-			}
+			show_str(s, "kind", d->file->ops->name);
+			if (d->file->ops->show)
+				d->file->ops->show(s, d->file);
 			show_str(s, "access", access_name(d->file->rec.flags));
 			if (d->file->rec.flags & O_APPEND)
 				show_bool(s, "append", true);
-			if (d->file->rec.kind != CKPT_FILE_CHR)
-				show_u64(s, "pos", d->file->rec.pos);
+			if (d->file->rec.flags & O_NONBLOCK)
+				show_bool(s, "nonblock", true);
 			show_u64(s, "file", d->file->obj.id);
 		}
 		if (d->rec.flags & CKPT_FD_CLOEXEC)

@@ -34,15 +34,12 @@
 #include <unistd.h>
 #include <linux/prctl.h>
 #include "arch/x86_64/arch.h"
-#include "res/mm.h"
 #include "res/res.h"
-#include "res/shmem.h"
 #include "util/compat.h"
 #include "util/io.h"
 #include "util/log.h"
 
 #define SCAN_VEC 1024
-#define IO_CHUNK (512U << 10)
 #define MAX_NAME 4096
 #define MAX_AUXV 4096
 #define MIN_ADDR 0x1000UL
@@ -59,10 +56,15 @@ static int collect_shm(struct dump_ctx *ctx, struct ck_proc *p, const struct pro
 		       struct ck_vma *v, uint32_t kind)
 {
 	char link[96], what[64];
+	struct ck_obj *o;
+	int err;
 
 	snprintf(link, sizeof(link), "/proc/%d/map_files/%lx-%lx", p->rec.pid, pv->start, pv->end);
 	snprintf(what, sizeof(what), "memory 0x%lx-0x%lx", pv->start, pv->end);
-	return shmem_collect(ctx, p, link, kind, what, &v->shmem);
+	err = res_obj_ops(OBJ_SHMEM)->collect(ctx, p, link, kind, what, &o);
+	if (!err)
+		v->shmem = (struct ck_shmem *)o;
+	return err;
 }
 
 static int refuse_vma(struct ck_proc *p, const struct proc_vma *pv, const char *why)
@@ -193,7 +195,7 @@ static int classify(struct dump_ctx *ctx, struct ck_proc *p, const struct proc_v
 				pv->start, strerror(errno));
 			return err;
 		}
-		shm_kind = shmem_kind_of(name, &st);
+		shm_kind = res_obj_ops(OBJ_SHMEM)->kind_of(name, &st);
 		if (shm_kind) {
 			v->rec.kind = CKPT_VMA_SHM;
 			v->rec.pgoff = pv->pgoff;
@@ -840,8 +842,8 @@ static int dump_proc_pages(struct dump_ctx *ctx, struct img_writer *w, struct ck
 	for (size_t i = 0; i < p->live->nruns && !err; i++) {
 		const struct page_run *run = &p->live->runs[i];
 
-		for (unsigned long a = run->start; a < run->end && !err; a += IO_CHUNK) {
-			unsigned long n = run->end - a < IO_CHUNK ? run->end - a : IO_CHUNK;
+		for (unsigned long a = run->start; a < run->end && !err; a += RES_PAGE_CHUNK) {
+			unsigned long n = run->end - a < RES_PAGE_CHUNK ? run->end - a : RES_PAGE_CHUNK;
 
 			err = is_interrupted() ? -ECANCELED : dump_range(w, p, &rp, a, n);
 			if (!err)
@@ -852,17 +854,11 @@ static int dump_proc_pages(struct dump_ctx *ctx, struct img_writer *w, struct ck
 	return err;
 }
 
-int mm_dump_pages(struct dump_ctx *ctx, struct img_writer *w)
+static int dump_pages(struct dump_ctx *ctx, struct img_writer *w)
 {
-	void *buf;
 	int err = 0;
 
-	if (posix_memalign(&buf, page_size(), IO_CHUNK))
-		return -ENOMEM;
-	/* shared objects first: restart fills (and seals) them before any
-	 * process maps them; then processes in tree order, parents first */
-	err = shmem_dump_pages(ctx, w, buf, IO_CHUNK);
-	free(buf);
+	/* processes in tree order, parents first */
 	for (uint32_t i = 0; i < ctx->img->nprocs && !err; i++)
 		err = dump_proc_pages(ctx, w, &ctx->img->procs[i]);
 	return err;
@@ -1180,7 +1176,7 @@ static int prepare(struct rst_ctx *ctx, struct ck_proc *p)
 		} else if (v->rec.kind == CKPT_VMA_SHANON ||
 			   (v->rec.kind == CKPT_VMA_SHM && !is_sysv(v))) {
 			/* created by shmem.c, whose prepare runs first */
-			err = shmem_map_fd(v->shmem,
+			err = res_obj_ops(OBJ_SHMEM)->map_fd(&v->shmem->obj,
 					   v->rec.kind == CKPT_VMA_SHANON ||
 						   (v->rec.flags & CKPT_VMA_SHARED &&
 						    v->rec.flags & CKPT_VMA_MAYWRITE),
@@ -1490,82 +1486,55 @@ static int plan(struct rst_ctx *ctx, struct ck_proc *p, struct blob_plan *bp, en
 	return err;
 }
 
-int mm_peek_pages(struct img_reader *r, uint32_t len, struct ckpt_rec_pages *ret)
-{
-	unsigned long ps = page_size();
-	uint64_t bytes;
-	int err;
-
-	if (len < sizeof(*ret))
-		return res_bad(CKPT_REC_PAGES, "is too short");
-	err = img_read_data(r, ret, sizeof(*ret));
-	if (err)
-		return err;
-	bytes = (uint64_t)len - sizeof(*ret);
-	if (ret->npages != bytes / ps || bytes % ps || ret->addr % ps)
-		return res_bad(CKPT_REC_PAGES, "has a size that does not match its pages");
-	return 0;
-}
-
-int mm_restore_pages(struct rst_ctx *ctx, struct img_reader *r, const struct ckpt_rec_pages *hp,
-		     uint32_t len, void *buf)
+static int restore_pages(struct rst_ctx *ctx, struct img_reader *r, const struct ckpt_rec_pages *hp,
+			 uint64_t bytes)
 {
 	const struct ckpt_rec_pages h = *hp;
-	uint64_t bytes = (uint64_t)len - sizeof(h);
-	struct ck_proc *p = NULL;
+	struct ck_proc *p = model_find_proc(ctx->img, (pid_t)h.owner);
+	struct ck_vma *v;
+	long i;
 	int err;
 
-	if (h.kind == CKPT_PAGES_SHMEM)
-		return shmem_restore_pages(ctx, r, &h, bytes, buf, IO_CHUNK);
-	if (h.kind == CKPT_PAGES_PROC) {
-		long i = -1;
-		struct ck_vma *v;
-
-		p = model_find_proc(ctx->img, (pid_t)h.owner);
-		if (p)
-			i = find_vma(p, h.addr, bytes);
-		v = i < 0 ? NULL : &p->vmas[i];
-		if (!v || v->rec.kind == CKPT_VMA_SHANON || v->rec.kind == CKPT_VMA_SPECIAL ||
-		    (v->rec.kind == CKPT_VMA_SHM && v->rec.flags & CKPT_VMA_SHARED))
-			return res_bad(CKPT_REC_PAGES, "is for memory the image does not map");
-		/* rec.npages counts down the pages still due */
-		if (h.npages > v->rec.npages)
-			return res_bad(CKPT_REC_PAGES, "brings more pages than the image declared");
-		v->rec.npages -= h.npages;
-	} else {
-		return res_bad(CKPT_REC_PAGES, "has an unknown kind");
-	}
+	if (!p || p->rec.flags & CKPT_PROC_ZOMBIE)
+		return res_bad(CKPT_REC_PAGES, "is for a process the image does not hold");
+	err = ctx->pages_ready(ctx, p);
+	if (err)
+		return err;
+	i = find_vma(p, h.addr, bytes);
+	v = i < 0 ? NULL : &p->vmas[i];
+	if (!v || v->rec.kind == CKPT_VMA_SHANON || v->rec.kind == CKPT_VMA_SPECIAL ||
+	    (v->rec.kind == CKPT_VMA_SHM && v->rec.flags & CKPT_VMA_SHARED))
+		return res_bad(CKPT_REC_PAGES, "is for memory the image does not map");
+	/* rec.npages counts down the pages still due */
+	if (h.npages > v->rec.npages)
+		return res_bad(CKPT_REC_PAGES, "brings more pages than the image declared");
+	v->rec.npages -= h.npages;
 	for (uint64_t done = 0; done < bytes;) {
-		uint64_t n = bytes - done < IO_CHUNK ? bytes - done : IO_CHUNK;
+		uint64_t n = bytes - done < RES_PAGE_CHUNK ? bytes - done : RES_PAGE_CHUNK;
 
 		if (is_interrupted())
 			return -ECANCELED;
-		err = img_read_data(r, buf, n);
+		err = img_read_data(r, ctx->page_buf, n);
 		if (err)
 			return err;
-		err = remote_write(p->rst->pid, h.addr + done, buf, n);
-		if (err)
+		err = remote_write(p->rst->pid, h.addr + done, ctx->page_buf, n);
+		if (err) {
 			log_err("pid %d: cannot write memory at 0x%llx: %s", p->rec.pid,
 				(unsigned long long)(h.addr + done), strerror(-err));
-		if (err)
 			return err;
+		}
 		done += n;
 	}
 	return 0;
 }
 
-int mm_check_all_pages(struct ck_image *img)
+static int check_pages(struct ck_image *img)
 {
 	for (uint32_t i = 0; i < img->nprocs; i++)
 		for (uint32_t j = 0; j < img->procs[i].nvmas; j++)
 			if (img->procs[i].vmas[j].rec.npages)
 				return res_bad(CKPT_REC_VMA, "declares pages the image lacks");
-	return shmem_check_all_pages(img);
-}
-
-size_t mm_io_chunk(void)
-{
-	return IO_CHUNK;
+	return 0;
 }
 
 /* ---- show ---- */
@@ -1650,5 +1619,9 @@ const struct res_ops mm_ops = {
 	.check = check,
 	.prepare = prepare,
 	.plan = plan,
+	.pages_kind = CKPT_PAGES_PROC,
+	.dump_pages = dump_pages,
+	.restore_pages = restore_pages,
+	.check_pages = check_pages,
 	.show = show,
 };

@@ -25,9 +25,9 @@ static int collect_thread(struct dump_ctx *ctx, struct ck_proc *p, struct ck_thr
 	(void)ctx;
 	if (!buf)
 		return -ENOMEM;
-	memcpy(&t->regs, &t->rt.regs, sizeof(t->regs));
-	if (arch_in_restart_syscall(&t->rt.regs))
-		t->regs.orig_rax = (uint64_t)t->restarted_nr; /* the call it continues */
+	memcpy(&t->regs, &t->trace->rt.regs, sizeof(t->regs));
+	if (arch_in_restart_syscall(&t->trace->rt.regs))
+		t->regs.orig_rax = (uint64_t)t->trace->restarted_nr; /* the call it continues */
 	t->has_regs = true;
 	err = arch_get_xstate(t->rec.tid, buf, &len);
 	if (err) {
@@ -134,7 +134,7 @@ static int finish_thread(struct rst_ctx *ctx, struct ck_proc *p, struct ck_threa
 	int err;
 
 	(void)ctx;
-	err = arch_set_xstate(t->rt.tid, t->xstate, t->xstate_len);
+	err = arch_set_xstate(t->trace->rt.tid, t->xstate, t->xstate_len);
 	if (err) {
 		char name[64];
 

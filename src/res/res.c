@@ -32,6 +32,18 @@ const struct res_ops *const res_table[] = {
 	&task_ops,	 &sched_ops,  &thread_ops,  &regs_ops,	  NULL,
 };
 
+extern const struct obj_ops shmem_obj_ops;
+
+static const struct obj_ops *const obj_table[] = { &shmem_obj_ops, NULL };
+
+const struct obj_ops *res_obj_ops(enum obj_kind kind)
+{
+	for (size_t i = 0; obj_table[i]; i++)
+		if (obj_table[i]->kind == kind)
+			return obj_table[i];
+	return NULL;
+}
+
 const struct res_ops *res_for_type(uint32_t type)
 {
 	for (size_t i = 0; res_table[i]; i++)
@@ -39,6 +51,36 @@ const struct res_ops *res_for_type(uint32_t type)
 			if (*t == type)
 				return res_table[i];
 	return NULL;
+}
+
+const struct res_ops *res_for_pages(uint32_t kind, size_t *ret_index)
+{
+	for (size_t i = 0; res_table[i]; i++) {
+		if (res_table[i]->pages_kind == kind && kind) {
+			*ret_index = i;
+			return res_table[i];
+		}
+	}
+	return NULL;
+}
+
+int res_read_pages_hdr(struct img_reader *r, uint32_t len, struct ckpt_rec_pages *ret,
+		       uint64_t *ret_bytes)
+{
+	unsigned long ps = (unsigned long)sysconf(_SC_PAGESIZE);
+	uint64_t bytes;
+	int err;
+
+	if (len < sizeof(*ret))
+		return res_bad(CKPT_REC_PAGES, "is too short");
+	err = img_read_data(r, ret, sizeof(*ret));
+	if (err)
+		return err;
+	bytes = (uint64_t)len - sizeof(*ret);
+	if (ret->npages != bytes / ps || bytes % ps || ret->addr % ps)
+		return res_bad(CKPT_REC_PAGES, "has a size that does not match its pages");
+	*ret_bytes = bytes;
+	return 0;
 }
 
 int res_add_install(struct ck_rst *r, int fd, int src, bool cloexec)
@@ -111,7 +153,7 @@ char *res_strndup(const void *data, size_t len)
 int res_remote(struct ck_proc *p, struct ck_thread *t, long *ret, long nr, long a1, long a2,
 	       long a3, long a4, long a5, long a6)
 {
-	struct remote_task *rt = t ? &t->rt : &p->threads[0].rt;
+	struct remote_task *rt = t ? &t->trace->rt : &p->threads[0].trace->rt;
 
 	return remote_syscall(rt, ret, nr, a1, a2, a3, a4, a5, a6);
 }

@@ -13,17 +13,57 @@
 #define RES_RES_H
 
 #include <stdint.h>
-#include "core/model.h"
-#include "core/plan.h"
-#include "core/show.h"
+#include <sys/stat.h>
+#include "model/model.h"
+#include "model/plan.h"
+#include "model/show.h"
 #include "img/codec.h"
+#include "proc/proc.h"
+#include "remote/remote.h"
+
+/* What checkpoint holds on a live, frozen process (ck_proc.live). */
+struct page_run {
+	unsigned long start, end;
+	uint64_t categories; /* PAGE_IS_* */
+};
+
+struct ck_live {
+	struct proc_status status;
+	struct proc_stat stat;
+	struct proc_maps maps;
+	struct page_run *runs; /* pages the image stores, address order */
+	size_t nruns;
+	struct page_run *data; /* every page with data (a child compares with these) */
+	size_t ndata;
+	unsigned long syscall_ip;
+	unsigned long scratch; /* a page mapped in the process for syscall results */
+	unsigned int seen_pass; /* the last freeze pass that found it as a child */
+	bool all_seized; /* every thread seized, as many as the kernel counts */
+};
+
+/* The traced thread (ck_thread.trace), at checkpoint and at restart. */
+struct ck_tracee {
+	struct remote_task rt;
+	struct res_asks *asks; /* checkpoint: its syscalls' answers (ask.c) */
+	long restarted_nr; /* checkpoint: the call its restart_syscall continues, or -1 */
+	struct {
+		int list; /* its list in the plan */
+		unsigned int traps; /* traps of the blob it reached */
+		bool created, stopped, exited, may_exit;
+		bool forks; /* it forks children first: a trap more */
+	} st; /* restart: the task's progress */
+};
 
 /* Checkpoint: the tree is frozen while these run. */
 struct dump_ctx {
 	struct ck_image *img;
 	unsigned int flags;
 	size_t op; /* the resource whose hook runs (res_table index) */
+	void *page_buf; /* RES_PAGE_CHUNK bytes, page aligned, for dump_pages */
 };
+
+/* Page data moves in pieces of at most this many bytes. */
+#define RES_PAGE_CHUNK (512U << 10)
 
 /* The syscalls a process or thread is asked at checkpoint (see ask.c). */
 struct res_asks;
@@ -31,7 +71,6 @@ struct res_asks;
 /* Restart. */
 struct rst_ctx {
 	struct ck_image *img;
-	unsigned int flags;
 	struct proc_maps self_maps; /* ckpt's own layout, which the root starts with */
 	struct blob_plan plan; /* the restorer of the whole tree: one list per task */
 	int *temp_src; /* ckpt's descriptors the tree inherits, by temp index */
@@ -39,6 +78,10 @@ struct rst_ctx {
 	int temp_base; /* temp i is descriptor temp_base + i in every new process */
 	/* finish hooks: runs a syscall in the (stopped) main thread of p */
 	int (*remote)(struct rst_ctx *ctx, struct ck_proc *p, long *ret, long nr, long a1, long a2);
+	/* restore_pages: makes p ready for its pages (created, waiting at its
+	 * first trap); -EBADMSG if the image is out of tree order */
+	int (*pages_ready)(struct rst_ctx *ctx, struct ck_proc *p);
+	void *page_buf; /* RES_PAGE_CHUNK bytes, for restore_pages */
 };
 
 /* A descriptor a new process gets: its own copy of ckpt's descriptor src
@@ -111,12 +154,59 @@ struct res_ops {
 	/* restart, in ckpt after the blob finished: set state through ptrace */
 	int (*finish_thread)(struct rst_ctx *ctx, struct ck_proc *p, struct ck_thread *t);
 
+	/* Page data (CKPT_REC_PAGES of kind pages_kind), which follows the
+	 * metadata of every process, the resources' in table order. */
+	uint32_t pages_kind;
+	/* checkpoint: writes its page data */
+	int (*dump_pages)(struct dump_ctx *ctx, struct img_writer *w);
+	/* restart: one page record, whose fixed part h was read; its bytes
+	 * of data follow in r */
+	int (*restore_pages)(struct rst_ctx *ctx, struct img_reader *r,
+			     const struct ckpt_rec_pages *h, uint64_t bytes);
+	/* restart, after the trailer: every page it declared arrived */
+	int (*check_pages)(struct ck_image *img);
+
 	void (*show)(struct show_ctx *s, struct ck_image *img, struct ck_proc *p);
 	void (*show_thread)(struct show_ctx *s, struct ck_proc *p, struct ck_thread *t);
 };
 
+/*
+ * Shared kernel objects that more than one resource reaches (shared memory,
+ * reached by areas and by descriptors; pipes, reached by descriptors of
+ * every process that holds an end): each kind of object (enum obj_kind)
+ * has its operations here, and a resource gets another's objects only
+ * through them, found in the objhash or with res_obj_ops(). Every hook is
+ * optional.
+ */
+struct obj_ops {
+	enum obj_kind kind;
+	/* checkpoint: the variety of this kind of object a file is (its /proc
+	 * link reads target; st is its stat), 0 when it is not one */
+	uint32_t (*kind_of)(const char *target, const struct stat *st);
+	/* checkpoint: the object of that variety behind link
+	 * (/proc/PID/fd/N, /proc/PID/map_files/A-B), found or added; what
+	 * names the descriptor or area in messages; -EOPNOTSUPP refuses */
+	int (*collect)(struct dump_ctx *ctx, struct ck_proc *p, const char *link, uint32_t variety,
+		       const char *what, struct ck_obj **ret);
+	/* restart, once the object's resource prepared it: a new open file
+	 * description of it with these open(2) flags, or -errno */
+	int (*reopen)(struct ck_obj *o, uint32_t flags);
+	/* restart: ckpt's own descriptor to map it, read-write or read-only
+	 * (not to be closed by the caller) */
+	int (*map_fd)(struct ck_obj *o, bool rw, int *ret_fd);
+};
+
+const struct obj_ops *res_obj_ops(enum obj_kind kind);
+
 extern const struct res_ops *const res_table[];
 const struct res_ops *res_for_type(uint32_t type);
+/* The resource whose page data is of this kind, and its table index; NULL
+ * for a kind none owns. */
+const struct res_ops *res_for_pages(uint32_t kind, size_t *ret_index);
+/* Reads and checks the fixed part of a page record of len bytes; the
+ * number of data bytes that follow goes to *ret_bytes. */
+int res_read_pages_hdr(struct img_reader *r, uint32_t len, struct ckpt_rec_pages *ret,
+		       uint64_t *ret_bytes);
 
 /* Asking (ask.c): nr(args) is added to the batch; with res_ask_buf,
  * argument buf_arg becomes the address of len bytes of scratch for the
@@ -159,7 +249,6 @@ int res_check_len(uint32_t type, uint32_t len, size_t fixed, uint64_t tail);
 /* The path a /proc symlink (such as /proc/PID/cwd) points to, verified to
  * name the same file from ckpt's root: -ENOENT when the file was deleted or
  * is not reachable by path. */
-struct stat;
 int res_link_path(const char *link, char **ret_path, struct stat *ret_st);
 /* Logs "image is damaged: <type> record <why>" and returns -EBADMSG. */
 int res_bad(uint32_t type, const char *why);

@@ -40,7 +40,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "res/res.h"
-#include "res/shmem.h"
 #include "res/sysvshm.h"
 #include "util/compat.h"
 #include "util/io.h"
@@ -94,6 +93,8 @@ static void release_shmem(struct ck_obj *obj)
 	free(s);
 }
 
+extern const struct obj_ops shmem_obj_ops;
+
 static struct ck_shmem *new_shmem(uint32_t kind)
 {
 	struct ck_shmem *s = calloc(1, sizeof(*s));
@@ -102,6 +103,7 @@ static struct ck_shmem *new_shmem(uint32_t kind)
 		s->obj.kind = OBJ_SHMEM;
 		s->obj.fd = -1;
 		s->obj.release = release_shmem;
+		s->obj.ops = &shmem_obj_ops;
 		s->dump_fd = s->ro_fd = s->dir_fd = -1;
 		s->rec.kind = kind;
 	}
@@ -165,7 +167,7 @@ static dev_t devshm_dev(void)
 	return dev;
 }
 
-uint32_t shmem_kind_of(const char *target, const struct stat *st)
+static uint32_t kind_of(const char *target, const struct stat *st)
 {
 	if (!S_ISREG(st->st_mode))
 		return 0;
@@ -276,8 +278,8 @@ static bool same_kind(struct ck_obj *obj, void *arg)
 	return ((struct ck_shmem *)obj)->rec.kind == *(uint32_t *)arg;
 }
 
-int shmem_collect(struct dump_ctx *ctx, struct ck_proc *p, const char *link, uint32_t kind,
-		  const char *what, struct ck_shmem **ret)
+static int collect_obj(struct dump_ctx *ctx, struct ck_proc *p, const char *link, uint32_t kind,
+		       const char *what, struct ck_obj **ret)
 {
 	char target[PATH_MAX];
 	struct statfs sfs;
@@ -298,7 +300,7 @@ int shmem_collect(struct dump_ctx *ctx, struct ck_proc *p, const char *link, uin
 					    same_kind, &kind);
 	if (s) {
 		close(fd);
-		*ret = s;
+		*ret = &s->obj;
 		return 0;
 	}
 	if (sfs.f_type == HUGETLBFS_MAGIC) {
@@ -344,7 +346,7 @@ int shmem_collect(struct dump_ctx *ctx, struct ck_proc *p, const char *link, uin
 		release_shmem(&s->obj);
 		return err;
 	}
-	*ret = s;
+	*ret = &s->obj;
 	return 0;
 }
 
@@ -430,13 +432,13 @@ static int dump_range(void *arg, uint64_t off, uint64_t end)
 	return 0;
 }
 
-int shmem_dump_pages(struct dump_ctx *ctx, struct img_writer *w, void *buf, size_t chunk)
+static int dump_pages(struct dump_ctx *ctx, struct img_writer *w)
 {
 	int err = 0;
 
 	for (uint32_t id = 1; !err && id <= ctx->img->objs.count; id++) {
 		struct ck_obj *o = objhash_by_id(&ctx->img->objs, id);
-		struct dump_range d = { ctx, w, (struct ck_shmem *)o, buf, chunk };
+		struct dump_range d = { ctx, w, (struct ck_shmem *)o, ctx->page_buf, RES_PAGE_CHUNK };
 
 		if (o && o->kind == OBJ_SHMEM)
 			err = each_data_range(d.s->dump_fd, d.s->rec.size, dump_range, &d);
@@ -674,8 +676,9 @@ static int prepare(struct rst_ctx *ctx, struct ck_proc *p)
 	return err;
 }
 
-int shmem_map_fd(struct ck_shmem *s, bool rw, int *ret_fd)
+static int map_fd(struct ck_obj *o, bool rw, int *ret_fd)
 {
+	struct ck_shmem *s = (struct ck_shmem *)o;
 	char path[64];
 
 	if (s->obj.fd < 0)
@@ -693,8 +696,9 @@ int shmem_map_fd(struct ck_shmem *s, bool rw, int *ret_fd)
 	return 0;
 }
 
-int shmem_reopen(struct ck_shmem *s, uint32_t flags)
+static int reopen(struct ck_obj *o, uint32_t flags)
 {
+	struct ck_shmem *s = (struct ck_shmem *)o;
 	char path[64];
 	int fd;
 
@@ -706,9 +710,11 @@ int shmem_reopen(struct ck_shmem *s, uint32_t flags)
 	return fd < 0 ? -errno : fd;
 }
 
-int shmem_restore_pages(struct rst_ctx *ctx, struct img_reader *r, const struct ckpt_rec_pages *h,
-			uint64_t bytes, void *buf, size_t chunk)
+static int restore_pages(struct rst_ctx *ctx, struct img_reader *r, const struct ckpt_rec_pages *h,
+			 uint64_t bytes)
 {
+	size_t chunk = RES_PAGE_CHUNK;
+	void *buf = ctx->page_buf;
 	struct ck_obj *o = objhash_by_id(&ctx->img->objs, h->owner);
 	struct ck_shmem *s = o && o->kind == OBJ_SHMEM ? (struct ck_shmem *)o : NULL;
 
@@ -742,7 +748,7 @@ int shmem_restore_pages(struct rst_ctx *ctx, struct img_reader *r, const struct 
 	return 0;
 }
 
-int shmem_check_all_pages(struct ck_image *img)
+static int check_pages(struct ck_image *img)
 {
 	for (uint32_t id = 1; id <= img->objs.count; id++) {
 		struct ck_obj *o = objhash_by_id(&img->objs, id);
@@ -896,5 +902,17 @@ const struct res_ops shmem_ops = {
 	.check = check,
 	.prepare = prepare,
 	.finish = finish,
+	.pages_kind = CKPT_PAGES_SHMEM,
+	.dump_pages = dump_pages,
+	.restore_pages = restore_pages,
+	.check_pages = check_pages,
 	.show = show,
+};
+
+const struct obj_ops shmem_obj_ops = {
+	.kind = OBJ_SHMEM,
+	.kind_of = kind_of,
+	.collect = collect_obj,
+	.reopen = reopen,
+	.map_fd = map_fd,
 };

@@ -8,8 +8,8 @@
 
 #include <stdbool.h>
 #include <sys/types.h>
-#include "core/model.h"
-#include "core/show.h"
+#include "model/model.h"
+#include "model/show.h"
 
 struct dump_ctx;
 

@@ -74,7 +74,7 @@ static int collect_thread(struct dump_ctx *ctx, struct ck_proc *p, struct ck_thr
 	int err;
 
 	model_task_name(p, t, name, sizeof(name));
-	t->rec.blocked = t->rt.sigmask;
+	t->rec.blocked = t->trace->rt.sigmask;
 	err = read_comm(p, t);
 	if (err) {
 		log_err("%s: cannot read its name: %s", name, strerror(-err));
@@ -170,7 +170,7 @@ static int finish_thread(struct rst_ctx *ctx, struct ck_proc *p, struct ck_threa
 
 	(void)ctx;
 	(void)p;
-	if (ptrace(PTRACE_SETSIGMASK, t->rt.tid, sizeof(mask), &mask)) {
+	if (ptrace(PTRACE_SETSIGMASK, t->trace->rt.tid, sizeof(mask), &mask)) {
 		log_err("tid %d: cannot set its signal mask: %s", t->rec.tid, strerror(errno));
 		return -errno;
 	}

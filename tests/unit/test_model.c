@@ -2,7 +2,7 @@
  * test_model.c: processes of the model found by pid, through additions
  * that grow the array and the index and removals from its middle.
  */
-#include "core/model.h"
+#include "model/model.h"
 #include "lib/unit.h"
 
 #define N 5000

@@ -3,7 +3,7 @@
  * unique) and by id; ids from an image must be new.
  */
 #include <errno.h>
-#include "core/objhash.h"
+#include "model/objhash.h"
 #include "lib/unit.h"
 
 static int released;

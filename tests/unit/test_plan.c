@@ -6,7 +6,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "arch/x86_64/arch.h"
-#include "core/plan.h"
+#include "model/plan.h"
 #include "lib/unit.h"
 
 TEST(placement_avoids_busy_ranges)

@@ -4,8 +4,8 @@
  * people or as JSON. Objects inside lists can be marked compact, which
  * text renders on one line.
  */
-#ifndef CORE_SHOW_H
-#define CORE_SHOW_H
+#ifndef MODEL_SHOW_H
+#define MODEL_SHOW_H
 
 #include <stdbool.h>
 #include <stdint.h>

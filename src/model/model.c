@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "core/model.h"
+#include "model/model.h"
 
 static uint32_t slot_of(const struct ck_image *img, pid_t pid)
 {
@@ -104,8 +104,12 @@ int model_sigqueue_add(struct ck_sigqueue *q, const void *info)
 
 static void release_proc(struct ck_proc *p)
 {
+	/* a zombie's one task has no thread record, and may have a trace */
+	if (p->threads && !p->nthreads)
+		free(p->threads[0].trace);
 	for (uint32_t i = 0; i < p->nthreads; i++) {
 		free(p->threads[i].xstate);
+		free(p->threads[i].trace);
 		model_sigqueue_release(&p->threads[i].pending);
 	}
 	free(p->threads);

@@ -9,8 +9,8 @@
  *
  * Area layout: [blob code][arena][lists][stacks], page aligned.
  */
-#ifndef CORE_PLAN_H
-#define CORE_PLAN_H
+#ifndef MODEL_PLAN_H
+#define MODEL_PLAN_H
 
 #include <stdbool.h>
 #include <stddef.h>

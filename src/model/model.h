@@ -5,24 +5,23 @@
  * Fixed parts are kept in their on-disk record structs (ckpt_image.h), so
  * the model and the format cannot drift apart.
  *
- * Resource files (src/res/) fill and consume their part of it; checkpoint
- * keeps what it holds on the live tree in struct ck_live, restart what it
- * holds on the new one in struct ck_rst.
+ * Resource files (src/res/) fill and consume their part of it. The model
+ * holds no ptrace or /proc state: what checkpoint holds on the live tree
+ * (struct ck_live, struct ck_tracee) and restart on the new one (struct
+ * ck_rst) are defined by the layers that use them and only pointed to here.
  */
-#ifndef CORE_MODEL_H
-#define CORE_MODEL_H
+#ifndef MODEL_MODEL_H
+#define MODEL_MODEL_H
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include "ckpt_image.h"
-#include "core/objhash.h"
-#include "proc/proc.h"
-#include "remote/remote.h"
+#include "model/objhash.h"
 
 #define CK_NRLIMITS 16
 
-struct res_asks;
+struct ck_tracee;
 
 struct ck_sigqueue {
 	uint32_t count;
@@ -38,23 +37,19 @@ struct ck_thread {
 	struct ck_sigqueue pending;
 	struct ckpt_rec_thread_sched sched;
 	bool has_sched;
-	struct remote_task rt; /* the traced thread, at checkpoint and at restart */
-	struct res_asks *asks; /* checkpoint: its syscalls' answers (res/ask.c) */
-	long restarted_nr; /* checkpoint: the call its restart_syscall continues, or -1 */
-	struct {
-		int list; /* its list in the plan */
-		unsigned int traps; /* traps of the blob it reached */
-		bool created, stopped, exited, may_exit;
-		bool forks; /* it forks children first: a trap more */
-	} st; /* restart: the task's progress */
+	struct ck_tracee *trace; /* checkpoint and restart: the traced thread (res/res.h) */
 };
 
-/* An open file description (OBJ_FILE) */
+struct fd_ops;
+
+/* An open file description (OBJ_FILE), of one kind of descriptor */
 struct ck_file {
 	struct ck_obj obj;
-	struct ckpt_rec_file rec;
-	char *path; /* NULL for CKPT_FILE_SHM */
+	struct ckpt_rec_file rec; /* what every kind has */
+	const struct fd_ops *ops; /* its kind (res/files.h) */
+	char *path; /* NULL when it has none */
 	struct ck_shmem *shmem; /* CKPT_FILE_SHM */
+	void *priv; /* the kind's own state, freed by the kind */
 	pid_t dump_pid; /* checkpoint: where it was first seen, for kcmp */
 	int dump_fd;
 };
@@ -152,26 +147,6 @@ struct ck_image {
 	uint32_t nslots; /* a power of two, at least twice nprocs */
 	struct objhash objs;
 	uint64_t pages; /* page data records' pages, in total */
-};
-
-/* What checkpoint holds on a live, frozen process. */
-struct page_run {
-	unsigned long start, end;
-	uint64_t categories; /* PAGE_IS_* */
-};
-
-struct ck_live {
-	struct proc_status status;
-	struct proc_stat stat;
-	struct proc_maps maps;
-	struct page_run *runs; /* pages the image stores, address order */
-	size_t nruns;
-	struct page_run *data; /* every page with data (a child compares with these) */
-	size_t ndata;
-	unsigned long syscall_ip;
-	unsigned long scratch; /* a page mapped in the process for syscall results */
-	unsigned int seen_pass; /* the last freeze pass that found it as a child */
-	bool all_seized; /* every thread seized, as many as the kernel counts */
 };
 
 /* The process with this pid, found through an index: trees of any size

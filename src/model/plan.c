@@ -9,7 +9,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "arch/x86_64/arch.h"
-#include "core/plan.h"
+#include "model/plan.h"
 
 #define STACK_LEN (PLAN_STACK_SIZE + 8)
 #define PLACE_FLOOR (1ULL << 32)

@@ -5,8 +5,8 @@
  * where keys are not unique) and gets the next id; at restart it is found
  * by the id the image gave it.
  */
-#ifndef CORE_OBJHASH_H
-#define CORE_OBJHASH_H
+#ifndef MODEL_OBJHASH_H
+#define MODEL_OBJHASH_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -19,9 +19,12 @@ enum obj_kind {
 	OBJ_DIR = 4, /* restart only: a directory to enter */
 };
 
+struct obj_ops; /* what other resources may do with it (res/res.h), or NULL */
+
 struct ck_obj {
 	uint32_t id;
 	enum obj_kind kind;
+	const struct obj_ops *ops;
 	uint64_t key[2];
 	struct ck_obj *next_in_bucket;
 	bool written; /* checkpoint: its record is in the image */

@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include "core/objhash.h"
+#include "model/objhash.h"
 
 void objhash_init(struct objhash *h)
 {

@@ -4,7 +4,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
-#include "core/show.h"
+#include "model/show.h"
 
 void show_init(struct show_ctx *s, FILE *out, bool json)
 {

@@ -1,0 +1,80 @@
+/*
+ * files.h: the kinds of open file description. The descriptor table
+ * resource (files.c) lists a process's descriptors, keeps descriptions
+ * shared between descriptors and processes shared (one OBJ_FILE object
+ * each, found again with kcmp), and hands each new description to its
+ * kind: one file per kind (fd_reg.c, fd_pipe.c, ...), each behind one
+ * struct fd_ops registered in fd_kinds (files.c). Adding a kind is a new
+ * file, its CKPT_FILE_* number (and record type, if it has state of its
+ * own), a line in fd_kinds, docs and a scenario.
+ *
+ * Every description has the common part struct ckpt_rec_file. A kind
+ * without state of its own writes it as CKPT_REC_FILE (with a path); one
+ * with state has a record type of its own whose payload begins with it.
+ */
+#ifndef RES_FILES_H
+#define RES_FILES_H
+
+#include <stdbool.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include "res/res.h"
+
+/* What checkpoint knows of a descriptor before its kind is chosen. */
+struct fd_probe {
+	struct ck_proc *p;
+	int fd;
+	const char *link; /* /proc/PID/fd/N */
+	const char *target; /* what the link reads */
+	const char *kind; /* the kind the target names: "pipe", "eventfd", a path */
+	struct stat st; /* stat through the link */
+	struct proc_fdinfo fi;
+	const char *fdinfo; /* the whole text of /proc/PID/fdinfo/N */
+};
+
+struct fd_ops {
+	const char *name; /* in messages and in show */
+	const uint32_t *kinds; /* the CKPT_FILE_* of its descriptions, 0-terminated */
+	uint32_t rec_type; /* CKPT_REC_FILE, or its own record type */
+
+	/* checkpoint: whether the description is of this kind */
+	bool (*is)(const struct fd_probe *pr);
+	/* checkpoint: fills f (rec.flags and rec.pos are set; the kind sets
+	 * what else it keeps) from the first descriptor found to reach it;
+	 * -EOPNOTSUPP (logged with fd_refuse) refuses */
+	int (*collect)(struct dump_ctx *ctx, const struct fd_probe *pr, struct ck_file *f);
+	/* checkpoint: writes f's record, after any object it refers to;
+	 * NULL: CKPT_REC_FILE with the path (fd_write_plain) */
+	int (*write)(struct img_writer *w, struct ck_file *f);
+	/* restart and show: the rest of f's record (f->rec and f->path are
+	 * read; data and len are the whole payload); NULL: nothing more */
+	int (*read)(struct ck_image *img, struct ck_file *f, const void *data, uint32_t len);
+	/* restart, in ckpt, before any process exists: opens the description
+	 * (f->obj.fd), which the new processes inherit; p and fd are the
+	 * first descriptor to reach it, for messages */
+	int (*open)(struct rst_ctx *ctx, struct ck_proc *p, int fd, struct ck_file *f);
+	/* restart, in the process instead, once every process of the tree
+	 * exists (for what names a process: pidfds, /proc/PID files): the
+	 * blob's calls that open it at descriptor number fd */
+	int (*plan_open)(struct rst_ctx *ctx, struct ck_proc *p, int fd, struct ck_file *f,
+			 struct blob_plan *bp);
+	void (*show)(struct show_ctx *s, const struct ck_file *f);
+	/* frees f->priv */
+	void (*release)(struct ck_file *f);
+};
+
+/* Logs "pid N fd F: <what>: <why>" and returns -EOPNOTSUPP. */
+int fd_refuse(const struct fd_probe *pr, const char *what, const char *why);
+/* Writes f as a CKPT_REC_FILE record followed by its path. */
+int fd_write_plain(struct img_writer *w, struct ck_file *f);
+/* Writes f as a record of type type: f->rec, then the iov. */
+int fd_write_rec(struct img_writer *w, uint32_t type, struct ck_file *f, const struct iovec *iov,
+		 int iovcnt);
+/* The description that descriptor fd of p reached at checkpoint, for kinds
+ * whose state names other descriptors (epoll); NULL if none. */
+struct ck_file *fd_file_of(const struct ck_proc *p, int fd);
+/* Restart: makes sure f is open in ckpt (f->obj.fd), for kinds whose own
+ * opening needs another description open first. */
+int fd_open_file(struct rst_ctx *ctx, struct ck_proc *p, int fd, struct ck_file *f);
+
+#endif
