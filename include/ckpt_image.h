@@ -76,6 +76,7 @@ enum ckpt_rec_type {
 	/* 300-399: files */
 	CKPT_REC_FILE = 300, /* an open file description, referenced by id */
 	CKPT_REC_FD = 301, /* one descriptor of the current process */
+	CKPT_REC_PIPE = 310, /* a pipe or FIFO and the data in it, referenced by id */
 
 	/* 400-499: memory */
 	CKPT_REC_MM = 400,
@@ -259,6 +260,7 @@ enum ckpt_file_kind {
 	CKPT_FILE_DIR = 2, /* directory */
 	CKPT_FILE_CHR = 3, /* one of the stateless character devices (null, zero, ...) */
 	CKPT_FILE_SHM = 4, /* a memfd or a file of /dev/shm: a shared memory object */
+	CKPT_FILE_PIPE = 5, /* one end of a pipe or FIFO (obj_id: its CKPT_REC_PIPE) */
 };
 
 struct ckpt_rec_file {
@@ -269,9 +271,26 @@ struct ckpt_rec_file {
 	uint64_t pos;
 	uint64_t rdev;
 	uint32_t mode; /* st_mode */
-	uint32_t obj_id; /* CKPT_FILE_SHM: the shared memory object (no path), else 0 */
+	uint32_t obj_id; /* CKPT_FILE_SHM: the shared memory object (no path);
+			  * CKPT_FILE_PIPE: the pipe; else 0 */
 };
 _Static_assert(sizeof(struct ckpt_rec_file) == 40, "file size");
+
+/* CKPT_REC_PIPE, followed by data_len bytes of the data in the pipe (in
+ * the order it will be read) and path_len bytes of a FIFO's path */
+#define CKPT_PIPE_FIFO (1U << 0) /* a named FIFO, opened again by its path */
+#define CKPT_PIPE_DELETED (1U << 1) /* a FIFO whose path was unlinked */
+#define CKPT_PIPE_FLAGS_ALL ((1U << 2) - 1)
+
+struct ckpt_rec_pipe {
+	uint32_t id;
+	uint32_t flags; /* CKPT_PIPE_* */
+	uint32_t capacity; /* F_GETPIPE_SZ, bytes */
+	uint32_t data_len;
+	uint32_t path_len;
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct ckpt_rec_pipe) == 24, "pipe size");
 
 /* CKPT_REC_FD */
 #define CKPT_FD_CLOEXEC (1U << 0)

@@ -350,6 +350,12 @@ static int collect(struct dump_ctx *ctx)
 		if (err)
 			return err;
 	}
+	for (size_t k = 0; res_table[k]; k++) {
+		int err = res_table[k]->collect_done ? res_table[k]->collect_done(ctx) : 0;
+
+		if (err)
+			return err;
+	}
 	return fault_hit("checkpoint-collect") ? -EIO : 0;
 }
 

@@ -17,6 +17,7 @@ enum obj_kind {
 	OBJ_SHMEM = 2,
 	OBJ_MAPFILE = 3, /* restart only: a file opened to be mapped */
 	OBJ_DIR = 4, /* restart only: a directory to enter */
+	OBJ_PIPE = 5, /* a pipe or FIFO: the object behind the descriptions of its ends */
 };
 
 struct obj_ops; /* what other resources may do with it (res/res.h), or NULL */

@@ -36,10 +36,10 @@
 	(O_ACCMODE | O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME | O_SYNC | O_DSYNC | O_PATH |    \
 	 O_DIRECTORY | O_NOFOLLOW | O_LARGEFILE)
 
-extern const struct fd_ops fd_reg_ops;
+extern const struct fd_ops fd_pipe_ops, fd_reg_ops;
 
 /* Checkpoint asks each kind in this order whether a description is its. */
-static const struct fd_ops *const fd_kinds[] = { &fd_reg_ops, NULL };
+static const struct fd_ops *const fd_kinds[] = { &fd_pipe_ops, &fd_reg_ops, NULL };
 
 static const struct fd_ops *kind_of_rec(uint32_t type, uint32_t kind)
 {
@@ -286,6 +286,37 @@ static int collect(struct dump_ctx *ctx, struct ck_proc *p)
 	return err;
 }
 
+/* Descriptors whose fate needs the whole tree: a pipe on 0-2 is external
+ * only when its other end is outside the tree. */
+static int collect_done(struct dump_ctx *ctx)
+{
+	for (uint32_t i = 0; i < ctx->img->nprocs; i++) {
+		struct ck_proc *p = &ctx->img->procs[i];
+
+		for (uint32_t k = 0; k < p->nfds; k++) {
+			struct ck_fd *d = &p->fds[k];
+			int ret;
+
+			if (!d->file || !d->file->ops->settle)
+				continue;
+			ret = d->file->ops->settle(ctx, p, d);
+			if (ret < 0)
+				return ret;
+			if (ret != FD_EXTERNAL)
+				continue;
+			if (d->rec.fd > 2)
+				return -EINVAL;
+			d->rec.flags |= CKPT_FD_EXTERNAL;
+			d->rec.ext_kind = S_ISFIFO(d->file->rec.mode)	? CKPT_EXT_PIPE
+					  : S_ISSOCK(d->file->rec.mode) ? CKPT_EXT_SOCKET
+									: CKPT_EXT_OTHER;
+			d->rec.file_id = 0;
+			d->file = NULL;
+		}
+	}
+	return 0;
+}
+
 static int write_rec(struct img_writer *w, struct ck_image *img, struct ck_proc *p)
 {
 	(void)img;
@@ -353,6 +384,9 @@ static int read_rec(struct ck_image *img, struct ck_proc *p, struct ck_thread *t
 	int err;
 
 	(void)t;
+	for (size_t i = 0; fd_kinds[i]; i++)
+		if (fd_kinds[i]->obj_type == type)
+			return fd_kinds[i]->read_obj(img, data, len);
 	if (type != CKPT_REC_FD)
 		return read_file(img, type, data, len);
 	err = res_check_len(type, len, sizeof(*r), 0);
@@ -490,12 +524,14 @@ static void show(struct show_ctx *s, struct ck_image *img, struct ck_proc *p)
 	show_list_end(s);
 }
 
-static const uint32_t types[] = { CKPT_REC_FILE, CKPT_REC_FD, 0 };
+/* every record of a descriptor kind (see files.h) */
+static const uint32_t types[] = { CKPT_REC_FILE, CKPT_REC_FD, CKPT_REC_PIPE, 0 };
 
 const struct res_ops files_ops = {
 	.name = "files",
 	.types = types,
 	.collect = collect,
+	.collect_done = collect_done,
 	.write = write_rec,
 	.read = read_rec,
 	.check = check,

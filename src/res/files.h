@@ -36,6 +36,7 @@ struct fd_ops {
 	const char *name; /* in messages and in show */
 	const uint32_t *kinds; /* the CKPT_FILE_* of its descriptions, 0-terminated */
 	uint32_t rec_type; /* CKPT_REC_FILE, or its own record type */
+	uint32_t obj_type; /* the record of an object its descriptions refer to, or 0 */
 
 	/* checkpoint: whether the description is of this kind */
 	bool (*is)(const struct fd_probe *pr);
@@ -43,12 +44,20 @@ struct fd_ops {
 	 * what else it keeps) from the first descriptor found to reach it;
 	 * -EOPNOTSUPP (logged with fd_refuse) refuses */
 	int (*collect)(struct dump_ctx *ctx, const struct fd_probe *pr, struct ck_file *f);
+	/* checkpoint, once every process is collected: what becomes of
+	 * descriptor d of p, which reaches a description of this kind: 0 it
+	 * stays, FD_EXTERNAL it is connected outside the tree (only 0-2 can
+	 * be), or -errno (a refusal logs its reason) */
+	int (*settle)(struct dump_ctx *ctx, struct ck_proc *p, struct ck_fd *d);
 	/* checkpoint: writes f's record, after any object it refers to;
 	 * NULL: CKPT_REC_FILE with the path (fd_write_plain) */
 	int (*write)(struct img_writer *w, struct ck_file *f);
 	/* restart and show: the rest of f's record (f->rec and f->path are
 	 * read; data and len are the whole payload); NULL: nothing more */
 	int (*read)(struct ck_image *img, struct ck_file *f, const void *data, uint32_t len);
+	/* restart and show: a record of type obj_type (written by its write
+	 * hook before the descriptions that refer to it) */
+	int (*read_obj)(struct ck_image *img, const void *data, uint32_t len);
 	/* restart, in ckpt, before any process exists: opens the description
 	 * (f->obj.fd), which the new processes inherit; p and fd are the
 	 * first descriptor to reach it, for messages */
@@ -62,6 +71,8 @@ struct fd_ops {
 	/* frees f->priv */
 	void (*release)(struct ck_file *f);
 };
+
+#define FD_EXTERNAL 1
 
 /* Logs "pid N fd F: <what>: <why>" and returns -EOPNOTSUPP. */
 int fd_refuse(const struct fd_probe *pr, const char *what, const char *why);

@@ -123,6 +123,9 @@ struct res_ops {
 	/* checkpoint: fill the model from the frozen process */
 	int (*collect)(struct dump_ctx *ctx, struct ck_proc *p);
 	int (*collect_thread)(struct dump_ctx *ctx, struct ck_proc *p, struct ck_thread *t);
+	/* checkpoint, once every process is collected: what needs the whole
+	 * tree to be decided (the tree is still frozen) */
+	int (*collect_done)(struct dump_ctx *ctx);
 	/* checkpoint: the process section's records */
 	int (*write)(struct img_writer *w, struct ck_image *img, struct ck_proc *p);
 	int (*write_thread)(struct img_writer *w, struct ck_proc *p, struct ck_thread *t);
