@@ -87,7 +87,17 @@ static bool is_zombie(const struct ck_proc *p)
 	return p->rec.flags & CKPT_PROC_ZOMBIE;
 }
 
-/* ---- checks on this machine ---- */
+/* ---- 1. the image ---- */
+
+static char proc_state(pid_t pid, char *comm, size_t len)
+{
+	struct proc_stat st;
+
+	if (proc_read_stat(pid, 0, &st))
+		return 0;
+	snprintf(comm, len, "%s", st.comm);
+	return st.state;
+}
 
 /* Inside a new PID namespace, PID 1 is its init's. */
 static int check_pid1_free(const struct ck_image *img)
@@ -104,38 +114,6 @@ static int check_pid1_free(const struct ck_image *img)
 		}
 	}
 	return 0;
-}
-
-static char proc_state(pid_t pid, char *comm, size_t len)
-{
-	struct proc_stat st;
-
-	if (proc_read_stat(pid, 0, &st))
-		return 0;
-	snprintf(comm, len, "%s", st.comm);
-	return st.state;
-}
-
-/* A saved PID (or thread ID, what) must be free. One held by a zombie about
- * to be reaped (the original, just killed by `checkpoint --kill`) is waited
- * for briefly. */
-static int check_pid_free(pid_t pid, const char *what)
-{
-	for (int waited = 0;; waited += 10) {
-		struct timespec ts = { 0, 10 * 1000000 };
-		char comm[64] = "";
-		char state;
-
-		if (kill(pid, 0) && errno == ESRCH)
-			return 0;
-		/* no state: it went away between the two looks */
-		state = proc_state(pid, comm, sizeof(comm));
-		if ((state && state != 'Z' && state != 'X') || waited >= ZOMBIE_WAIT_MS) {
-			log_err("%s %d: the %s is in use by '%s'", what, pid, what, comm);
-			return -EEXIST;
-		}
-		nanosleep(&ts, NULL);
-	}
 }
 
 static bool pid_held_by_live_process(pid_t pid)
@@ -201,6 +179,30 @@ static int spool_if_needed(struct ck_image *img, struct img_stream *s, int *ret_
 	return 0;
 }
 
+/* ---- 2. checks on this machine ---- */
+
+/* A saved PID (or thread ID, what) must be free. One held by a zombie about
+ * to be reaped (the original, just killed by `checkpoint --kill`) is waited
+ * for briefly. */
+static int check_pid_free(pid_t pid, const char *what)
+{
+	for (int waited = 0;; waited += 10) {
+		struct timespec ts = { 0, 10 * 1000000 };
+		char comm[64] = "";
+		char state;
+
+		if (kill(pid, 0) && errno == ESRCH)
+			return 0;
+		/* no state: it went away between the two looks */
+		state = proc_state(pid, comm, sizeof(comm));
+		if ((state && state != 'Z' && state != 'X') || waited >= ZOMBIE_WAIT_MS) {
+			log_err("%s %d: the %s is in use by '%s'", what, pid, what, comm);
+			return -EEXIST;
+		}
+		nanosleep(&ts, NULL);
+	}
+}
+
 static int check(struct rst_ctx *ctx)
 {
 	for (uint32_t i = 0; i < ctx->img->nprocs; i++) {
@@ -218,7 +220,7 @@ static int check(struct rst_ctx *ctx)
 	return 0;
 }
 
-/* ---- preparing and planning ---- */
+/* ---- 3. prepare ---- */
 
 static int max_open_fd(void)
 {
@@ -276,6 +278,8 @@ static int prepare(struct rst_ctx *ctx)
 	ctx->temp_base = base > max_open_fd() ? base : max_open_fd() + 1;
 	return 0;
 }
+
+/* ---- 4. plan ---- */
 
 static int plan_phase(struct rst_ctx *ctx, struct ck_proc *p, enum plan_phase phase)
 {
@@ -586,7 +590,7 @@ static int plan_all(struct rst_ctx *ctx)
 	return err ? err : place(ctx);
 }
 
-/* ---- the traced tree ---- */
+/* ---- driving the new tasks (steps 5 to 9) ---- */
 
 static struct ck_thread *task_of(struct ck_image *img, pid_t tid, struct ck_proc **ret_p)
 {
@@ -747,7 +751,7 @@ static int blob_remote(struct restart *rs, struct ck_thread *t, long *ret, long 
 	return err;
 }
 
-/* ---- the steps ---- */
+/* ---- 5. the root ---- */
 
 /* Seizes the root, which waits for the go, and lets it into its list. */
 static int go_root(struct restart *rs, int go_fd)
@@ -855,6 +859,8 @@ out:
 	return err;
 }
 
+/* ---- 6. page data ---- */
+
 /* Lets every process before index upto, in tree order, fork its children:
  * their pages are all written. */
 static int release_forks(struct restart *rs, size_t upto)
@@ -937,6 +943,8 @@ static int stream_pages(struct restart *rs)
 	return err;
 }
 
+/* ---- 7. groups and zombies ---- */
+
 /*
  * Process groups, set by ckpt in each process stopped at its trap 2 (or a
  * zombie at its trap): group leaders first, so the groups exist when their
@@ -975,6 +983,78 @@ static int set_groups(struct restart *rs)
 	}
 	return 0;
 }
+
+/* A helper has exited: its parent reaps it before it runs again. */
+static int reap_helper(struct restart *rs, const struct ck_proc *h)
+{
+	struct ck_proc *parent = (struct ck_proc *)h->rst->parent;
+	long ret;
+	int err = blob_remote(rs, &parent->threads[0], &ret, SYS_wait4, h->rec.pid, 0);
+
+	if (!err && ret != h->rec.pid)
+		err = ret < 0 ? (int)ret : -EIO;
+	if (err)
+		log_err("pid %d: cannot reap the helper %d: %s", parent->rec.pid, h->rec.pid,
+			strerror(-err));
+	return err;
+}
+
+/* 7. Process groups, then zombies (and helpers) exit. */
+static int groups_and_zombies(struct restart *rs)
+{
+	struct ck_image *img = rs->img;
+	int err = 0;
+
+	for (uint32_t i = 0; i < img->nprocs && !err; i++) {
+		struct ck_proc *p = &img->procs[i];
+
+		err = wait_trap(rs, &p->threads[0], is_zombie(p) ? 1 : TRAP_FORKED);
+		for (uint32_t t = 1; t < p->nthreads && !err && !is_zombie(p); t++)
+			if (p->threads[t].trace->st.forks)
+				err = wait_trap(rs, &p->threads[t], 1);
+	}
+	if (!err)
+		err = set_groups(rs);
+	for (uint32_t i = 0; i < img->nprocs && !err; i++) {
+		struct ck_thread *z = &img->procs[i].threads[0];
+
+		if (!is_zombie(&img->procs[i]))
+			continue;
+		z->trace->st.may_exit = true;
+		err = cont(z);
+		if (!err)
+			err = wait_exit(rs, z);
+		if (!err && is_helper(&img->procs[i]))
+			err = reap_helper(rs, &img->procs[i]);
+	}
+	return err;
+}
+
+/* ---- 8. every list to its end ---- */
+
+static int run_lists(struct restart *rs)
+{
+	struct ck_image *img = rs->img;
+	int err = 0;
+
+	for (uint32_t i = 0; i < img->nprocs && !err; i++) {
+		struct ck_proc *p = &img->procs[i];
+
+		for (uint32_t t = 0; t < p->nthreads && !err && !is_zombie(p); t++)
+			if (t == 0 || p->threads[t].trace->st.forks)
+				err = cont(&p->threads[t]);
+	}
+	for (uint32_t i = 0; i < img->nprocs && !err; i++) {
+		struct ck_proc *p = &img->procs[i];
+
+		for (uint32_t t = 0; t < p->nthreads && !err && !is_zombie(p); t++)
+			err = wait_trap(rs, &p->threads[t],
+					t ? 1 + p->threads[t].trace->st.forks : TRAP_END);
+	}
+	return err;
+}
+
+/* ---- 9. finish ---- */
 
 static int remote_in_main(struct rst_ctx *ctx, struct ck_proc *p, long *ret, long nr, long a1,
 			  long a2)
@@ -1024,82 +1104,11 @@ static int finish(struct restart *rs, struct ck_proc *p)
 	return 0;
 }
 
-/* A helper has exited: its parent reaps it before it runs again. */
-static int reap_helper(struct restart *rs, const struct ck_proc *h)
-{
-	struct ck_proc *parent = (struct ck_proc *)h->rst->parent;
-	long ret;
-	int err = blob_remote(rs, &parent->threads[0], &ret, SYS_wait4, h->rec.pid, 0);
-
-	if (!err && ret != h->rec.pid)
-		err = ret < 0 ? (int)ret : -EIO;
-	if (err)
-		log_err("pid %d: cannot reap the helper %d: %s", parent->rec.pid, h->rec.pid,
-			strerror(-err));
-	return err;
-}
-
-static int restore(struct restart *rs)
+static int finish_all(struct restart *rs)
 {
 	struct ck_image *img = rs->img;
-	int err = helpers_add(img);
+	int err = 0;
 
-	if (!err)
-		err = check(&rs->ctx);
-
-	if (!err)
-		err = prepare(&rs->ctx);
-	if (!err)
-		err = plan_all(&rs->ctx);
-	if (!err && fault_hit("restart-create"))
-		err = -EIO;
-	if (!err)
-		err = stream_pages(rs);
-	if (!err && !rs->created)
-		err = create_root(rs);
-	if (!err)
-		err = release_forks(rs, img->nprocs);
-	/* 7. groups, then zombies go */
-	for (uint32_t i = 0; i < img->nprocs && !err; i++) {
-		struct ck_proc *p = &img->procs[i];
-
-		err = wait_trap(rs, &p->threads[0], is_zombie(p) ? 1 : TRAP_FORKED);
-		for (uint32_t t = 1; t < p->nthreads && !err && !is_zombie(p); t++)
-			if (p->threads[t].trace->st.forks)
-				err = wait_trap(rs, &p->threads[t], 1);
-	}
-	if (!err)
-		err = set_groups(rs);
-	for (uint32_t i = 0; i < img->nprocs && !err; i++) {
-		struct ck_thread *z = &img->procs[i].threads[0];
-
-		if (!is_zombie(&img->procs[i]))
-			continue;
-		z->trace->st.may_exit = true;
-		err = cont(z);
-		if (!err)
-			err = wait_exit(rs, z);
-		if (!err && is_helper(&img->procs[i]))
-			err = reap_helper(rs, &img->procs[i]);
-	}
-	/* 8. to the end of every list */
-	for (uint32_t i = 0; i < img->nprocs && !err; i++) {
-		struct ck_proc *p = &img->procs[i];
-
-		for (uint32_t t = 0; t < p->nthreads && !err && !is_zombie(p); t++)
-			if (t == 0 || p->threads[t].trace->st.forks)
-				err = cont(&p->threads[t]);
-	}
-	for (uint32_t i = 0; i < img->nprocs && !err; i++) {
-		struct ck_proc *p = &img->procs[i];
-
-		for (uint32_t t = 0; t < p->nthreads && !err && !is_zombie(p); t++)
-			err = wait_trap(rs, &p->threads[t],
-					t ? 1 + p->threads[t].trace->st.forks : TRAP_END);
-	}
-	if (!err && fault_hit("restart-finish"))
-		err = -EIO;
-	/* 9. */
 	for (uint32_t i = 0; i < img->nprocs && !err; i++)
 		if (!is_zombie(&img->procs[i]))
 			err = finish(rs, &img->procs[i]);
@@ -1109,6 +1118,36 @@ static int restore(struct restart *rs)
 		for (uint32_t t = 0; t < img->procs[i].nthreads; t++)
 			remote_detach(&img->procs[i].threads[t].trace->rt);
 	return 0;
+}
+
+/* ---- the sequence ---- */
+
+/* Steps 2 to 9, once the metadata is read (step 1, restart_tree()). */
+static int restore(struct restart *rs)
+{
+	int err = helpers_add(rs->img);
+
+	if (!err)
+		err = check(&rs->ctx); /* 2 */
+	if (!err)
+		err = prepare(&rs->ctx); /* 3 */
+	if (!err)
+		err = plan_all(&rs->ctx); /* 4 */
+	if (!err && fault_hit("restart-create"))
+		err = -EIO;
+	if (!err)
+		err = stream_pages(rs); /* 6, creating the root (5) at the first process's pages */
+	if (!err && !rs->created)
+		err = create_root(rs); /* 5, for an image without process pages */
+	if (!err)
+		err = release_forks(rs, rs->img->nprocs);
+	if (!err)
+		err = groups_and_zombies(rs); /* 7 */
+	if (!err)
+		err = run_lists(rs); /* 8 */
+	if (!err && fault_hit("restart-finish"))
+		err = -EIO;
+	return err ? err : finish_all(rs); /* 9 */
 }
 
 static void kill_all(struct restart *rs)

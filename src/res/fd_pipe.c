@@ -153,7 +153,8 @@ static int collect_pipe(struct dump_ctx *ctx, const struct fd_probe *pr, struct 
 			size_t len = strlen(pr->target);
 			const char *suffix = " (deleted)";
 
-			if (len <= strlen(suffix) || strcmp(pr->target + len - strlen(suffix), suffix)) {
+			if (len <= strlen(suffix) ||
+			    strcmp(pr->target + len - strlen(suffix), suffix)) {
 				err = fd_refuse(pr, pr->target,
 						"FIFO is not reachable from ckpt's root");
 				goto out;
@@ -201,8 +202,8 @@ static int collect(struct dump_ctx *ctx, const struct fd_probe *pr, struct ck_fi
 		return fd_refuse(pr, "pipe", "packet mode (O_DIRECT) is not supported");
 	if (f->rec.flags & ~PIPE_FLAGS_KEPT)
 		return fd_refuse(pr, "pipe", "its status flags are not supported");
-	pp = (struct ck_pipe *)objhash_find(&ctx->img->objs, OBJ_PIPE, pr->st.st_dev,
-					    pr->st.st_ino, NULL, NULL);
+	pp = (struct ck_pipe *)objhash_find(&ctx->img->objs, OBJ_PIPE, pr->st.st_dev, pr->st.st_ino,
+					    NULL, NULL);
 	if (!pp)
 		err = collect_pipe(ctx, pr, &pp);
 	if (err)
@@ -407,8 +408,7 @@ static int make_deleted_fifo(struct ck_pipe *pp)
 
 	if (!dir)
 		return -ENOMEM;
-	snprintf(tmp, sizeof(tmp), "%s/.ckpt-fifo-%d-%u", dirname(dir), (int)getpid(),
-		 pp->obj.id);
+	snprintf(tmp, sizeof(tmp), "%s/.ckpt-fifo-%d-%u", dirname(dir), (int)getpid(), pp->obj.id);
 	free(dir);
 	if (mkfifo(tmp, 0600))
 		return -errno;
@@ -453,8 +453,8 @@ static int create_pipe(struct ck_proc *p, int fd, struct ck_pipe *pp)
 				err == -ESTALE ? "is no longer a FIFO"
 					       : "holds data of processes outside the tree");
 		else if (err)
-			log_err("pid %d fd %d: cannot open FIFO '%s': %s", p->rec.pid, fd,
-				pp->path, strerror(-err));
+			log_err("pid %d fd %d: cannot open FIFO '%s': %s", p->rec.pid, fd, pp->path,
+				strerror(-err));
 		if (err)
 			return err;
 		wfd = pp->ends[0];

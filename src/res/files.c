@@ -181,8 +181,7 @@ static int external(struct ck_proc *p, struct ckpt_rec_fd *rec, const struct fd_
 	bool tty = S_ISCHR(st->st_mode) && is_tty_major(major(st->st_rdev));
 
 	if (pr->fd > 2 || !(tty || S_ISFIFO(st->st_mode) || S_ISSOCK(st->st_mode)))
-		return fd_refuse(pr, S_ISCHR(st->st_mode) ? pr->target : pr->kind,
-				 "not supported");
+		return fd_refuse(pr, S_ISCHR(st->st_mode) ? pr->target : pr->kind, "not supported");
 	rec->flags |= CKPT_FD_EXTERNAL;
 	rec->ext_kind = S_ISFIFO(st->st_mode)	? CKPT_EXT_PIPE
 			: S_ISSOCK(st->st_mode) ? CKPT_EXT_SOCKET

@@ -1,10 +1,11 @@
 /*
  * shmem.c: shared memory objects: shared anonymous memory, memfds, files of
- * /dev/shm (POSIX shm_open) and System V segments (the kind of its own in
- * sysvshm.c). However many areas, descriptors and processes reach one, it
- * is one object (OBJ_SHMEM in the objhash, found by device and inode) and
- * one record, written in the section of the first process that uses it,
- * before the areas (mm.c) and descriptors (files.c) that refer to it by id.
+ * /dev/shm (POSIX shm_open) and System V segments (a variety with state of
+ * its own, behind struct shmem_variety: shmem.h, sysvshm.c). However many
+ * areas, descriptors and processes reach one, it is one object (OBJ_SHMEM
+ * in the objhash, found by device and inode) and one record, written in the
+ * section of the first process that uses it, before the areas (mm.c) and
+ * descriptors (fd_reg.c) that refer to it by id.
  * Its pages are stored once, before any process's, read through its file
  * with SEEK_DATA/SEEK_HOLE: only the ranges that hold data.
  *
@@ -40,7 +41,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "res/res.h"
-#include "res/sysvshm.h"
+#include "res/shmem.h"
 #include "util/compat.h"
 #include "util/io.h"
 #include "util/log.h"
@@ -69,12 +70,18 @@ static void temp_name(const struct ck_shmem *s, char *buf, size_t len)
 	snprintf(buf, len, ".ckpt-restart-%d-%u", (int)getpid(), s->obj.id);
 }
 
+/* The variety of object with state of its own, or NULL. */
+static const struct shmem_variety *variety(uint32_t kind)
+{
+	return kind == sysvshm_variety.kind ? &sysvshm_variety : NULL;
+}
+
 static void release_shmem(struct ck_obj *obj)
 {
 	struct ck_shmem *s = (struct ck_shmem *)obj;
 
-	if (s->rec.kind == CKPT_SHMEM_SYSV)
-		sysvshm_release(s);
+	if (variety(s->rec.kind))
+		variety(s->rec.kind)->release(s);
 	if (s->dir_fd >= 0 && !s->committed) {
 		char tmp[64];
 
@@ -329,7 +336,7 @@ static int collect_obj(struct dump_ctx *ctx, struct ck_proc *p, const char *link
 		err = collect_file(p, s, link, target, &st, what);
 		break;
 	case CKPT_SHMEM_SYSV:
-		err = sysvshm_collect(ctx, s, (int)st.st_ino, p->rec.pid, what);
+		err = variety(kind)->collect(ctx, s, (int)st.st_ino, p->rec.pid, what);
 		break;
 	default:
 		err = 0;
@@ -483,7 +490,7 @@ static int read_rec(struct ck_image *img, struct ck_proc *p, struct ck_thread *t
 			type == CKPT_REC_SHMEM ? sizeof(*r) : sizeof(struct ckpt_rec_sysv_shm), 0);
 		ok = !err &&
 		     (type == CKPT_REC_SHMEM ? r->kind == CKPT_SHMEM_ANON
-					     : r->kind == CKPT_SHMEM_SYSV && sysvshm_rec_ok(data));
+					     : r->kind == CKPT_SHMEM_SYSV && variety(r->kind)->rec_ok(data));
 	}
 	if (err)
 		return err;
@@ -521,7 +528,7 @@ static int read_rec(struct ck_image *img, struct ck_proc *p, struct ck_thread *t
 
 static int check_one(const struct ck_proc *p, const struct ck_shmem *s)
 {
-	return s && s->rec.kind == CKPT_SHMEM_SYSV ? sysvshm_check(s, p->rec.pid) : 0;
+	return s && variety(s->rec.kind) ? variety(s->rec.kind)->check(s, p->rec.pid) : 0;
 }
 
 /* System V ids and keys must be free, as pids must. */
@@ -650,7 +657,7 @@ static int create(struct ck_shmem *s)
 		err = create_file(s);
 		break;
 	case CKPT_SHMEM_SYSV:
-		return sysvshm_create(s); /* logs its own failures */
+		return variety(s->rec.kind)->create(s); /* logs its own failures */
 	default:
 		err = create_anon(s);
 		break;
@@ -786,8 +793,8 @@ static int commit(struct ck_shmem *s)
 	}
 	if (s->rec.kind == CKPT_SHMEM_FILE && s->dir_fd >= 0)
 		err = link_name(s);
-	if (s->rec.kind == CKPT_SHMEM_SYSV)
-		err = sysvshm_commit(s);
+	if (variety(s->rec.kind))
+		err = variety(s->rec.kind)->commit(s);
 	s->committed = !err;
 	return err;
 }
@@ -884,8 +891,8 @@ static void show(struct show_ctx *sh, struct ck_image *img, struct ck_proc *p)
 			show_bool(sh, "allow_sealing", !(s->file.seals & F_SEAL_SEAL));
 			show_seals(sh, s->file.seals);
 		}
-		if (s->rec.kind == CKPT_SHMEM_SYSV)
-			sysvshm_show(sh, s);
+		if (variety(s->rec.kind))
+			variety(s->rec.kind)->show(sh, s);
 		show_obj_end(sh);
 	}
 	if (any)

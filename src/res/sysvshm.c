@@ -1,7 +1,8 @@
 /*
- * sysvshm.c: System V shared memory segments (shmget, shmat), one kind of
- * shared memory object (shmem.c holds what every kind shares: the object
- * in the objhash, its record and its pages).
+ * sysvshm.c: System V shared memory segments (shmget, shmat), a variety
+ * of shared memory object behind struct shmem_variety (shmem.h; shmem.c
+ * holds what every kind shares: the object in the objhash, its record and
+ * its pages).
  *
  * Checkpoint reads a segment's attributes with IPC_STAT (ckpt shares the
  * tree's IPC namespace: checkpoint refuses another) and its pages through
@@ -28,13 +29,12 @@
 #include <unistd.h>
 #include "ckpt.h"
 #include "res/res.h"
-#include "res/sysvshm.h"
+#include "res/shmem.h"
 #include "util/log.h"
 
 #define NEXT_ID "/proc/sys/kernel/shm_next_id"
 
-int sysvshm_collect(struct dump_ctx *ctx, struct ck_shmem *s, int shmid, pid_t pid,
-		    const char *what)
+static int collect(struct dump_ctx *ctx, struct ck_shmem *s, int shmid, pid_t pid, const char *what)
 {
 	struct shmid_ds ds;
 
@@ -66,8 +66,10 @@ int sysvshm_collect(struct dump_ctx *ctx, struct ck_shmem *s, int shmid, pid_t p
 	return 0;
 }
 
-bool sysvshm_rec_ok(const struct ckpt_rec_sysv_shm *r)
+static bool rec_ok(const void *data)
 {
+	const struct ckpt_rec_sysv_shm *r = data;
+
 	return r->shmid >= 0 && !(r->mode & ~0777U) && !(r->flags & ~CKPT_SYSV_FLAGS_ALL) &&
 	       r->obj.size;
 }
@@ -95,7 +97,7 @@ static int find_segment(int shmid, int key, bool *ret_id, bool *ret_key)
 	return 0;
 }
 
-int sysvshm_check(const struct ck_shmem *s, pid_t pid)
+static int check(const struct ck_shmem *s, pid_t pid)
 {
 	bool id_taken, key_taken;
 	int err = find_segment(s->sysv.shmid, s->sysv.key, &id_taken, &key_taken);
@@ -146,7 +148,7 @@ static int open_pages(struct ck_shmem *s, int id)
 	return err;
 }
 
-int sysvshm_create(struct ck_shmem *s)
+static int create(struct ck_shmem *s)
 {
 	const struct ckpt_rec_sysv_shm *r = &s->sysv;
 	struct shmid_ds ds;
@@ -186,7 +188,7 @@ int sysvshm_create(struct ck_shmem *s)
 	return err;
 }
 
-int sysvshm_commit(struct ck_shmem *s)
+static int commit(struct ck_shmem *s)
 {
 	if (s->sysv.flags & CKPT_SYSV_DEST && shmctl(s->sysv.shmid, IPC_RMID, NULL) < 0) {
 		int err = -errno;
@@ -198,7 +200,7 @@ int sysvshm_commit(struct ck_shmem *s)
 	return 0;
 }
 
-void sysvshm_release(struct ck_shmem *s)
+static void release(struct ck_shmem *s)
 {
 	struct shmid_ds ds;
 
@@ -213,7 +215,7 @@ void sysvshm_release(struct ck_shmem *s)
 		shmctl(s->sysv.shmid, IPC_RMID, NULL);
 }
 
-void sysvshm_show(struct show_ctx *sh, const struct ck_shmem *s)
+static void show(struct show_ctx *sh, const struct ck_shmem *s)
 {
 	show_i64(sh, "shmid", s->sysv.shmid);
 	show_fmt(sh, "key", "0x%08x", (unsigned int)s->sysv.key);
@@ -225,3 +227,14 @@ void sysvshm_show(struct show_ctx *sh, const struct ck_shmem *s)
 	if (s->sysv.flags & CKPT_SYSV_DEST)
 		show_bool(sh, "removed", true);
 }
+
+const struct shmem_variety sysvshm_variety = {
+	.kind = CKPT_SHMEM_SYSV,
+	.collect = collect,
+	.rec_ok = rec_ok,
+	.check = check,
+	.create = create,
+	.commit = commit,
+	.release = release,
+	.show = show,
+};

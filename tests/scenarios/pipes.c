@@ -65,7 +65,8 @@ static void expect(int fd, unsigned int seed, size_t from, size_t n)
 		for (ssize_t i = 0; i < r; i++)
 			if (buf[i] != byte_at(seed, from + (size_t)i))
 				scen_fail("seed %u byte %zu is %u, expected %u", seed,
-					  from + (size_t)i, buf[i], byte_at(seed, from + (size_t)i));
+					  from + (size_t)i, buf[i],
+					  byte_at(seed, from + (size_t)i));
 		from += (size_t)r;
 		n -= (size_t)r;
 	}
