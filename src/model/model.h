@@ -52,6 +52,11 @@ struct ck_file {
 	void *priv; /* the kind's own state, freed by the kind */
 	pid_t dump_pid; /* checkpoint: where it was first seen, for kcmp */
 	int dump_fd;
+	/* checkpoint, in the first description of an inode: every description
+	 * of that inode, in the kernel's order (kcmp), to find one again in
+	 * logarithmic time */
+	struct ck_file **peers;
+	uint32_t npeers;
 };
 
 /* A shared memory object (OBJ_SHMEM): shared anonymous memory, a memfd, a

@@ -67,6 +67,7 @@ static void release_file(struct ck_obj *obj)
 	if (obj->fd >= 0)
 		close(obj->fd);
 	free(f->path);
+	free(f->peers);
 	free(f);
 }
 
@@ -119,17 +120,68 @@ struct ck_file *fd_file_of(const struct ck_proc *p, int fd)
 
 /* ---- checkpoint ---- */
 
-struct same_file {
-	pid_t pid;
-	int fd;
-};
-
-static bool is_same_file(struct ck_obj *obj, void *arg)
+/* kcmp's order of the descriptions behind descriptor fd of pid and f: -1,
+ * 0 (the same description) or 1; 0x7f when kcmp fails (errno says why). */
+static int kcmp_order(pid_t pid, int fd, const struct ck_file *f)
 {
-	struct ck_file *f = (struct ck_file *)obj;
-	struct same_file *s = arg;
+	long r = syscall(SYS_kcmp, pid, f->dump_pid, KCMP_FILE, fd, f->dump_fd);
 
-	return syscall(SYS_kcmp, f->dump_pid, s->pid, KCMP_FILE, f->dump_fd, s->fd) == 0;
+	if (r == 3)
+		errno = EINVAL;
+	return r == 0 ? 0 : r == 1 ? -1 : r == 2 ? 1 : 0x7f;
+}
+
+static bool is_head(struct ck_obj *obj, void *arg)
+{
+	(void)arg;
+	return ((struct ck_file *)obj)->peers != NULL;
+}
+
+/* The description behind descriptor fd of pid among head's peers (the
+ * descriptions of one inode): *ret is it, or NULL and *ret_at is where it
+ * goes in their order. */
+static int find_peer(const struct ck_file *head, pid_t pid, int fd, struct ck_file **ret,
+		     uint32_t *ret_at)
+{
+	uint32_t lo = 0, hi = head->npeers;
+
+	*ret = NULL;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		int c = kcmp_order(pid, fd, head->peers[mid]);
+
+		if (c == 0x7f) {
+			int err = -errno;
+
+			log_err("pid %d fd %d: cannot compare it with pid %d fd %d: %s", pid, fd,
+				head->peers[mid]->dump_pid, head->peers[mid]->dump_fd,
+				strerror(-err));
+			return err;
+		}
+		if (c == 0) {
+			*ret = head->peers[mid];
+			return 0;
+		}
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	*ret_at = lo;
+	return 0;
+}
+
+static int add_peer(struct ck_file *head, struct ck_file *f, uint32_t at)
+{
+	struct ck_file **n = realloc(head->peers, (head->npeers + 1) * sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	memmove(n + at + 1, n + at, (head->npeers - at) * sizeof(*n));
+	n[at] = f;
+	head->peers = n;
+	head->npeers++;
+	return 0;
 }
 
 static int add_fd(struct ck_proc *p, const struct ckpt_rec_fd *rec, struct ck_file *file)
@@ -220,9 +272,9 @@ static int collect_one(struct dump_ctx *ctx, struct ck_proc *p, int fd)
 	struct ckpt_rec_fd rec = { .fd = fd };
 	char link[64], target[4096], kindbuf[64], *text = NULL;
 	struct fd_probe pr = { .p = p, .fd = fd, .link = link, .target = target };
-	struct same_file same = { .pid = p->rec.pid, .fd = fd };
+	struct ck_file *f, *head;
 	const struct fd_ops *ops;
-	struct ck_file *f;
+	uint32_t at = 0;
 	int err;
 
 	snprintf(link, sizeof(link), "/proc/%d/fd/%d", p->rec.pid, fd);
@@ -256,10 +308,16 @@ static int collect_one(struct dump_ctx *ctx, struct ck_proc *p, int fd)
 		err = fd_refuse(&pr, target, "O_ASYNC signal-driven I/O is not supported");
 		goto out;
 	}
-	f = (struct ck_file *)objhash_find(&ctx->img->objs, OBJ_FILE, pr.st.st_dev, pr.st.st_ino,
-					   is_same_file, &same);
-	if (!f)
+	head = (struct ck_file *)objhash_find(&ctx->img->objs, OBJ_FILE, pr.st.st_dev, pr.st.st_ino,
+					      is_head, NULL);
+	f = NULL;
+	if (head)
+		err = find_peer(head, p->rec.pid, fd, &f, &at);
+	if (!err && !f) {
 		err = collect_new(ctx, &pr, ops, &f);
+		if (!err)
+			err = add_peer(head ? head : f, f, at);
+	}
 	if (!err) {
 		rec.file_id = f->obj.id;
 		err = add_fd(p, &rec, f);
