@@ -138,7 +138,8 @@ static int list_numeric_dir(const char *path, int **ret, size_t *ret_count)
 		list[n++] = (int)v;
 	}
 	closedir(d);
-	qsort(list, n, sizeof(*list), cmp_int);
+	if (n)
+		qsort(list, n, sizeof(*list), cmp_int);
 	*ret = list;
 	*ret_count = n;
 	return 0;
