@@ -9,9 +9,10 @@
  * going again only when it is read, and the kernel counts the periods it
  * missed meanwhile on the next read or gettime; gettime folds them into
  * the ticks fdinfo shows, changing nothing a reader can see. Time left is
- * kept relative (the time the process spent checkpointed does not count),
- * except for TFD_TIMER_ABSTIME timers, whose expiry stays the same point
- * on their clock. A cancel-on-set timer with expirations not read is
+ * kept relative (the time the process spent checkpointed does not count,
+ * the time restart takes after it set the timer does), except for
+ * TFD_TIMER_ABSTIME timers, whose expiry stays the same point on their
+ * clock. A cancel-on-set timer with expirations not read is
  * refused: one of them may be a clock change, which fdinfo does not tell
  * apart.
  *
@@ -38,8 +39,8 @@
 #include "util/log.h"
 
 #define NSEC 1000000000LL
-/* times beyond it (some 146 years) are refused, so sums cannot overflow */
-#define TIME_MAX (INT64_MAX / 4)
+/* times beyond it (2^62 ns, some 146 years) are refused, so sums cannot overflow */
+#define TIME_MAX (INT64_MAX / 2)
 #define TICKS_MAX (UINT64_MAX / 2)
 /* expiries due within this of setting the timer are counted at once */
 #define MARGIN_NS (1000000LL)
@@ -101,8 +102,14 @@ static bool is_stalled(const struct proc_timerfd *t)
 	return t->interval_ns && !t->value_ns && t->ticks;
 }
 
-/* The timer's state from a copy dup of its description. */
-static int read_state(const struct fd_probe *pr, int dup, struct proc_timerfd *ret)
+struct timerfd {
+	struct ckpt_rec_timerfd rec; /* its file part unused: ck_file.rec is */
+	int dup; /* checkpoint: the copy it was read through, until written; else -1 */
+};
+
+/* The timer's state from dup, a copy of descriptor fd of process pid, with
+ * the time left in value_ns (not yet made absolute). */
+static int read_state(pid_t pid, int fd, int dup, struct proc_timerfd *ret)
 {
 	struct itimerspec its;
 	char path[64], *text;
@@ -111,8 +118,8 @@ static int read_state(const struct fd_probe *pr, int dup, struct proc_timerfd *r
 	for (int i = 0; i < READ_TRIES && !err; i++) {
 		if (timerfd_gettime(dup, &its)) {
 			err = -errno;
-			log_err("pid %d fd %d: timerfd: cannot read its time: %s", pr->p->rec.pid,
-				pr->fd, strerror(errno));
+			log_err("pid %d fd %d: timerfd: cannot read its time: %s", pid, fd,
+				strerror(errno));
 			break;
 		}
 		snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", dup);
@@ -122,20 +129,22 @@ static int read_state(const struct fd_probe *pr, int dup, struct proc_timerfd *r
 			free(text);
 		}
 		if (err)
-			log_err("pid %d fd %d: timerfd: cannot read its fdinfo: %s",
-				pr->p->rec.pid, pr->fd, strerror(-err));
+			log_err("pid %d fd %d: timerfd: cannot read its fdinfo: %s", pid, fd,
+				strerror(-err));
 		else if (!is_stalled(ret))
 			break;
 	}
 	/* a period shorter than a gettime: it goes again a period from now */
 	if (!err && is_stalled(ret))
 		ret->value_ns = ret->interval_ns;
+	if (!err && ret->value_ns && ret->settime_flags & CKPT_TIMERFD_ABSTIME)
+		ret->value_ns += now_ns(ret->clockid);
 	return err;
 }
 
 static int collect(struct dump_ctx *ctx, const struct fd_probe *pr, struct ck_file *f)
 {
-	struct ckpt_rec_timerfd *r;
+	struct timerfd *tf;
 	struct proc_timerfd t;
 	char why[64];
 	int pidfd, dup, err;
@@ -152,6 +161,7 @@ static int collect(struct dump_ctx *ctx, const struct fd_probe *pr, struct ck_fi
 	if (!flags_ok(f->rec.flags))
 		return fd_refuse(pr, "timerfd", "status flags other than O_NONBLOCK are set");
 
+	/* the copy is close-on-exec */
 	pidfd = (int)syscall(SYS_pidfd_open, pr->p->rec.pid, 0);
 	dup = pidfd < 0 ? -1 : (int)syscall(SYS_pidfd_getfd, pidfd, pr->fd, 0);
 	if (dup < 0) {
@@ -163,54 +173,71 @@ static int collect(struct dump_ctx *ctx, const struct fd_probe *pr, struct ck_fi
 		return err;
 	}
 	close(pidfd);
-	err = read_state(pr, dup, &t);
-	close(dup);
-	if (err)
-		return err;
-	if (t.settime_flags & CKPT_TIMERFD_CANCEL_ON_SET && t.ticks)
-		return fd_refuse(pr, "timerfd",
-				 "a cancel-on-set timer with expirations not read is not supported");
-	if (t.ticks > TICKS_MAX || t.value_ns > TIME_MAX || t.interval_ns > TIME_MAX)
-		return fd_refuse(pr, "timerfd", "its time or expiration count is out of range");
-
-	r = calloc(1, sizeof(*r));
-	if (!r)
-		return -ENOMEM;
-	r->clockid = t.clockid;
-	r->settime_flags = t.settime_flags;
-	r->ticks = t.ticks;
-	r->interval_ns = t.interval_ns;
-	r->value_ns = t.value_ns;
-	if (t.value_ns && t.settime_flags & CKPT_TIMERFD_ABSTIME)
-		r->value_ns += now_ns(t.clockid);
+	err = read_state(pr->p->rec.pid, pr->fd, dup, &t);
+	if (!err && t.settime_flags & CKPT_TIMERFD_CANCEL_ON_SET && t.ticks)
+		err = fd_refuse(pr, "timerfd",
+				"a cancel-on-set timer with expirations not read is not supported");
+	if (!err && (t.ticks > TICKS_MAX || t.value_ns > TIME_MAX || t.interval_ns > TIME_MAX))
+		err = fd_refuse(pr, "timerfd", "its time or expiration count is out of range");
+	tf = err ? NULL : calloc(1, sizeof(*tf));
+	if (!tf) {
+		close(dup);
+		return err ? err : -ENOMEM;
+	}
+	tf->rec.clockid = t.clockid;
+	tf->rec.settime_flags = t.settime_flags;
+	tf->rec.ticks = t.ticks;
+	tf->rec.interval_ns = t.interval_ns;
+	tf->rec.value_ns = t.value_ns;
+	tf->dup = dup;
 	f->rec.kind = CKPT_FILE_TIMERFD;
 	f->rec.pos = 0;
-	f->priv = r;
+	f->priv = tf;
 	return 0;
 }
 
+/* A timer that read as disarmed with nothing counted may have been one
+ * caught between its expiry and the interrupt that counts it (the time
+ * left never reads below 0): by now, with the whole tree collected, the
+ * expiry is counted, and it is read again. */
 static int write_rec(struct img_writer *w, struct ck_file *f)
 {
-	struct ckpt_rec_timerfd *r = f->priv;
-	struct iovec iov = { .iov_base = &r->clockid, .iov_len = sizeof(*r) - sizeof(r->file) };
+	struct timerfd *tf = f->priv;
+	struct iovec iov = { .iov_base = &tf->rec.clockid,
+			     .iov_len = sizeof(tf->rec) - sizeof(tf->rec.file) };
+	struct proc_timerfd t;
+	int err = 0;
 
-	return fd_write_rec(w, CKPT_REC_TIMERFD, f, &iov, 1);
+	if (tf->dup >= 0 && !tf->rec.value_ns && !tf->rec.ticks) {
+		err = read_state(f->dump_pid, f->dump_fd, tf->dup, &t);
+		if (!err && t.ticks && t.ticks <= TICKS_MAX && t.value_ns <= TIME_MAX) {
+			tf->rec.ticks = t.ticks;
+			tf->rec.value_ns = t.value_ns;
+		}
+	}
+	if (tf->dup >= 0)
+		close(tf->dup);
+	tf->dup = -1;
+	return err ? err : fd_write_rec(w, CKPT_REC_TIMERFD, f, &iov, 1);
 }
 
 static int read_rec(struct ck_image *img, struct ck_file *f, const void *data, uint32_t len)
 {
-	struct ckpt_rec_timerfd *r;
+	const struct ckpt_rec_timerfd *r;
+	struct timerfd *tf;
 	int err;
 
 	(void)img;
 	err = res_check_len(CKPT_REC_TIMERFD, len, sizeof(*r), 0);
 	if (err)
 		return err;
-	r = malloc(sizeof(*r));
-	if (!r)
+	tf = malloc(sizeof(*tf));
+	if (!tf)
 		return -ENOMEM;
-	memcpy(r, data, sizeof(*r));
-	f->priv = r;
+	memcpy(&tf->rec, data, sizeof(tf->rec));
+	tf->dup = -1;
+	f->priv = tf;
+	r = &tf->rec;
 	if (clock_index(r->clockid) < 0 || r->settime_flags & ~SETTIME_FLAGS ||
 	    r->ticks > TICKS_MAX || r->value_ns < 0 || r->value_ns > TIME_MAX ||
 	    r->interval_ns < 0 || r->interval_ns > TIME_MAX || !flags_ok(f->rec.flags) ||
@@ -255,7 +282,7 @@ static int set_timer(int tfd, const struct ckpt_rec_timerfd *r, int64_t margin)
 
 static int open_timerfd(struct rst_ctx *ctx, struct ck_proc *p, int fd, struct ck_file *f)
 {
-	const struct ckpt_rec_timerfd *r = f->priv;
+	const struct ckpt_rec_timerfd *r = &((const struct timerfd *)f->priv)->rec;
 	int flags = TFD_CLOEXEC | (f->rec.flags & O_NONBLOCK ? TFD_NONBLOCK : 0), tfd, err;
 	int64_t margin = MARGIN_NS;
 
@@ -284,7 +311,7 @@ static int open_timerfd(struct rst_ctx *ctx, struct ck_proc *p, int fd, struct c
 
 static void show(struct show_ctx *s, const struct ck_file *f)
 {
-	const struct ckpt_rec_timerfd *r = f->priv;
+	const struct ckpt_rec_timerfd *r = &((const struct timerfd *)f->priv)->rec;
 
 	show_str(s, "clock", clocks[clock_index(r->clockid)].name);
 	if (r->settime_flags & CKPT_TIMERFD_ABSTIME)
@@ -299,7 +326,11 @@ static void show(struct show_ctx *s, const struct ck_file *f)
 
 static void release(struct ck_file *f)
 {
-	free(f->priv);
+	struct timerfd *tf = f->priv;
+
+	if (tf && tf->dup >= 0)
+		close(tf->dup);
+	free(tf);
 	f->priv = NULL;
 }
 

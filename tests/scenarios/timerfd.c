@@ -247,8 +247,8 @@ int main(void)
 	CHECK_EQ(ts_ns(&its.it_interval), 10 * MS);
 	n = get(FD_DUP);
 	if (n < ticks_before)
-		scen_fail("periodic timer: read %llu expirations, had %llu",
-			  (unsigned long long)n, (unsigned long long)ticks_before);
+		scen_fail("periodic timer: read %llu expirations, had %llu", (unsigned long long)n,
+			  (unsigned long long)ticks_before);
 	{
 		struct pollfd p = { .fd = FD_PERIODIC, .events = POLLIN };
 
@@ -301,8 +301,8 @@ int main(void)
 	if (w.abs_fired_rt < w.abs_expiry_rt - 20 * MS)
 		scen_fail("the absolute timer fired %lld ms early",
 			  (long long)((w.abs_expiry_rt - w.abs_fired_rt) / MS));
-	if (w.abs_fired_rt > (w.abs_expiry_rt > w.resumed_rt ? w.abs_expiry_rt : w.resumed_rt) +
-				     SLACK_NS)
+	if (w.abs_fired_rt >
+	    (w.abs_expiry_rt > w.resumed_rt ? w.abs_expiry_rt : w.resumed_rt) + SLACK_NS)
 		scen_fail("the absolute timer fired %lld ms late",
 			  (long long)((w.abs_fired_rt - w.abs_expiry_rt) / MS));
 	CHECK_EQ(get(FD_ONESHOT), 1);
