@@ -17,6 +17,8 @@
  *   fd 15  boottime, disarmed with a period of 5 s set
  *   fd 16  boottime alarm, one-shot, 1000 s
  *   fd 17  a dup of fd 10: one description
+ *   fd 18  monotonic, every microsecond, never read: it expires again
+ *          while it is read, and its count must still not go back
  *
  * While it waits, the process polls fds 12 and 13 every 10 ms: the
  * longest gap between two polls is the time it spent frozen or
@@ -44,6 +46,7 @@ enum {
 	FD_DISARMED = 15,
 	FD_ALARM = 16,
 	FD_DUP = 17,
+	FD_FAST = 18,
 };
 
 #define MS 1000000LL
@@ -189,7 +192,7 @@ int main(void)
 {
 	struct watch w = { 0 };
 	struct itimerspec its;
-	uint64_t ticks_before, n;
+	uint64_t ticks_before, fast_before, n;
 	int64_t last, left, deadline;
 
 	scen_init();
@@ -200,11 +203,15 @@ int main(void)
 	make(FD_DISARMED, CLOCK_BOOTTIME, 0, 0, 0, 5 * SEC);
 	make(FD_ALARM, CLOCK_BOOTTIME_ALARM, TFD_NONBLOCK, 0, 1000 * SEC, 0);
 	CHECK_SYS(dup2(FD_PERIODIC, FD_DUP));
+	make(FD_FAST, CLOCK_MONOTONIC, TFD_NONBLOCK, 0, 1000, 1000);
 	usleep(100 * 1000);
 	/* a gettime counts the periods missed since the first expiry */
-	timerfd_gettime(FD_PERIODIC, &its);
+	its = gettime(FD_PERIODIC);
 	ticks_before = read_fdinfo(FD_PERIODIC).ticks;
 	CHECK(ticks_before >= 5);
+	its = gettime(FD_FAST);
+	fast_before = read_fdinfo(FD_FAST).ticks;
+	CHECK(fast_before >= 50000);
 	CHECK_EQ(read_fdinfo(FD_FIRED).ticks, 1);
 
 	w.armed_mono = now(CLOCK_MONOTONIC);
@@ -239,6 +246,7 @@ int main(void)
 	check_flags(FD_ABS, true);
 	check_flags(FD_DISARMED, false);
 	check_flags(FD_DUP, true);
+	check_kind(FD_FAST, CLOCK_MONOTONIC, 0);
 	CHECK_EQ(syscall(SYS_kcmp, getpid(), getpid(), KCMP_FILE, FD_PERIODIC, FD_DUP), 0);
 	CHECK(syscall(SYS_kcmp, getpid(), getpid(), KCMP_FILE, FD_PERIODIC, FD_FIRED) != 0);
 
@@ -255,6 +263,13 @@ int main(void)
 		CHECK_EQ(poll(&p, 1, 1000), 1);
 		CHECK(get(FD_PERIODIC) >= 1);
 	}
+
+	its = gettime(FD_FAST);
+	CHECK_EQ(ts_ns(&its.it_interval), 1000);
+	n = get(FD_FAST);
+	if (n < fast_before)
+		scen_fail("fast periodic timer: read %llu expirations, had %llu",
+			  (unsigned long long)n, (unsigned long long)fast_before);
 
 	/* exact counts */
 	CHECK_EQ(get(FD_COUNTED), 6);
