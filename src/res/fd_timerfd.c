@@ -209,10 +209,21 @@ static int write_rec(struct img_writer *w, struct ck_file *f)
 	int err = 0;
 
 	if (tf->dup >= 0 && !tf->rec.value_ns && !tf->rec.ticks) {
+		const char *why = NULL;
+
 		err = read_state(f->dump_pid, f->dump_fd, tf->dup, &t);
-		if (!err && t.ticks && t.ticks <= TICKS_MAX && t.value_ns <= TIME_MAX) {
+		if (!err && t.ticks && t.settime_flags & CKPT_TIMERFD_CANCEL_ON_SET)
+			why = "a cancel-on-set timer with expirations not read is not supported";
+		else if (!err && (t.ticks > TICKS_MAX || t.value_ns > TIME_MAX))
+			why = "its time or expiration count is out of range";
+		if (why) {
+			log_err("pid %d fd %d: timerfd: %s", f->dump_pid, f->dump_fd, why);
+			err = -EOPNOTSUPP;
+		} else if (!err) {
+			tf->rec.settime_flags = t.settime_flags;
 			tf->rec.ticks = t.ticks;
 			tf->rec.value_ns = t.value_ns;
+			tf->rec.interval_ns = t.interval_ns;
 		}
 	}
 	if (tf->dup >= 0)
