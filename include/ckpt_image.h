@@ -77,6 +77,9 @@ enum ckpt_rec_type {
 	CKPT_REC_FILE = 300, /* an open file description, referenced by id */
 	CKPT_REC_FD = 301, /* one descriptor of the current process */
 	CKPT_REC_PIPE = 310, /* a pipe or FIFO and the data in it, referenced by id */
+	CKPT_REC_EVENTFD = 320, /* an eventfd description, referenced by id */
+	CKPT_REC_SIGNALFD = 321, /* a signalfd description, referenced by id */
+	CKPT_REC_TIMERFD = 322, /* a timerfd description, referenced by id */
 
 	/* 400-499: memory */
 	CKPT_REC_MM = 400,
@@ -261,6 +264,9 @@ enum ckpt_file_kind {
 	CKPT_FILE_CHR = 3, /* one of the stateless character devices (null, zero, ...) */
 	CKPT_FILE_SHM = 4, /* a memfd or a file of /dev/shm: a shared memory object */
 	CKPT_FILE_PIPE = 5, /* one end of a pipe or FIFO (obj_id: its CKPT_REC_PIPE) */
+	CKPT_FILE_EVENTFD = 10, /* eventfd(2): CKPT_REC_EVENTFD */
+	CKPT_FILE_SIGNALFD = 11, /* signalfd(2): CKPT_REC_SIGNALFD */
+	CKPT_FILE_TIMERFD = 12, /* timerfd_create(2): CKPT_REC_TIMERFD */
 };
 
 struct ckpt_rec_file {
@@ -291,6 +297,37 @@ struct ckpt_rec_pipe {
 	uint32_t pad;
 };
 _Static_assert(sizeof(struct ckpt_rec_pipe) == 24, "pipe size");
+/* CKPT_REC_EVENTFD: file.kind CKPT_FILE_EVENTFD, no path */
+#define CKPT_EVENTFD_SEMAPHORE (1U << 0) /* EFD_SEMAPHORE */
+
+struct ckpt_rec_eventfd {
+	struct ckpt_rec_file file;
+	uint64_t count; /* the counter, at most 2^64 - 2 */
+	uint32_t flags; /* CKPT_EVENTFD_* */
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct ckpt_rec_eventfd) == 56, "eventfd size");
+
+/* CKPT_REC_SIGNALFD: file.kind CKPT_FILE_SIGNALFD, no path */
+struct ckpt_rec_signalfd {
+	struct ckpt_rec_file file;
+	uint64_t sigmask; /* bit n-1: signal n is read through it; never SIGKILL, SIGSTOP */
+};
+_Static_assert(sizeof(struct ckpt_rec_signalfd) == 48, "signalfd size");
+
+/* CKPT_REC_TIMERFD: file.kind CKPT_FILE_TIMERFD, no path */
+#define CKPT_TIMERFD_ABSTIME (1U << 0) /* TFD_TIMER_ABSTIME */
+#define CKPT_TIMERFD_CANCEL_ON_SET (1U << 1) /* TFD_TIMER_CANCEL_ON_SET */
+
+struct ckpt_rec_timerfd {
+	struct ckpt_rec_file file;
+	int32_t clockid; /* CLOCK_REALTIME, _MONOTONIC, _BOOTTIME, _REALTIME_ALARM, _BOOTTIME_ALARM */
+	uint32_t settime_flags; /* CKPT_TIMERFD_*, as the last timerfd_settime() gave them */
+	uint64_t ticks; /* expirations not read yet */
+	int64_t value_ns; /* 0: disarmed; time left, or with ABSTIME the expiry on the clock */
+	int64_t interval_ns; /* period, 0 for a one-shot timer */
+};
+_Static_assert(sizeof(struct ckpt_rec_timerfd) == 72, "timerfd size");
 
 /* CKPT_REC_FD */
 #define CKPT_FD_CLOEXEC (1U << 0)

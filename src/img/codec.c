@@ -328,6 +328,12 @@ const char *img_rec_name(uint32_t type)
 		return "file";
 	case CKPT_REC_FD:
 		return "fd";
+	case CKPT_REC_EVENTFD:
+		return "eventfd";
+	case CKPT_REC_SIGNALFD:
+		return "signalfd";
+	case CKPT_REC_TIMERFD:
+		return "timerfd";
 	case CKPT_REC_MM:
 		return "mm";
 	case CKPT_REC_VMA:

@@ -136,6 +136,26 @@ struct proc_fdinfo {
 int proc_parse_fdinfo(const char *text, struct proc_fdinfo *ret);
 int proc_read_fdinfo(pid_t pid, int fd, struct proc_fdinfo *ret);
 
+/* The lines of fdinfo that eventfds, signalfds and timerfds add
+ * (fdinfo_event.c). semaphore is -1 when the kernel does not show it. */
+struct proc_eventfd {
+	uint64_t count;
+	int semaphore;
+};
+
+struct proc_timerfd {
+	int clockid;
+	uint64_t ticks;
+	unsigned int settime_flags;
+	int64_t value_ns; /* time left */
+	int64_t interval_ns;
+};
+
+int proc_parse_eventfd(const char *text, struct proc_eventfd *ret);
+/* "sigmask:": bit n-1 for signal n */
+int proc_parse_signalfd(const char *text, uint64_t *ret_mask);
+int proc_parse_timerfd(const char *text, struct proc_timerfd *ret);
+
 /* /proc/PID/timers: the POSIX timers of a process */
 struct proc_timer {
 	int id;

@@ -37,9 +37,13 @@
 	 O_DIRECTORY | O_NOFOLLOW | O_LARGEFILE)
 
 extern const struct fd_ops fd_pipe_ops, fd_reg_ops;
+extern const struct fd_ops fd_eventfd_ops, fd_signalfd_ops, fd_timerfd_ops;
 
-/* Checkpoint asks each kind in this order whether a description is its. */
-static const struct fd_ops *const fd_kinds[] = { &fd_pipe_ops, &fd_reg_ops, NULL };
+/* Checkpoint asks each kind in this order whether a description is its
+ * (anon inodes may stat as regular files: their kinds come first). */
+static const struct fd_ops *const fd_kinds[] = {
+	&fd_pipe_ops, &fd_eventfd_ops, &fd_signalfd_ops, &fd_timerfd_ops, &fd_reg_ops, NULL,
+};
 
 static const struct fd_ops *kind_of_rec(uint32_t type, uint32_t kind)
 {
@@ -582,7 +586,10 @@ static void show(struct show_ctx *s, struct ck_image *img, struct ck_proc *p)
 }
 
 /* every record of a descriptor kind (see files.h) */
-static const uint32_t types[] = { CKPT_REC_FILE, CKPT_REC_FD, CKPT_REC_PIPE, 0 };
+static const uint32_t types[] = {
+	CKPT_REC_FILE,	   CKPT_REC_FD,	     CKPT_REC_PIPE, CKPT_REC_EVENTFD,
+	CKPT_REC_SIGNALFD, CKPT_REC_TIMERFD, 0,
+};
 
 const struct res_ops files_ops = {
 	.name = "files",

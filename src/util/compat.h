@@ -71,6 +71,11 @@ struct pm_scan_arg {
 #define PR_TIMER_CREATE_RESTORE_IDS_ON 1
 #endif
 
+/* glibc's sys/timerfd.h lacks it, and linux/timerfd.h clashes with it */
+#ifndef TFD_IOC_SET_TICKS
+#define TFD_IOC_SET_TICKS _IOW('T', 0, uint64_t)
+#endif
+
 #ifndef F_SEAL_EXEC
 #define F_SEAL_EXEC 0x0020
 #endif

@@ -10,7 +10,8 @@
  *   socket   a connected AF_UNIX socket pair at fds 3-4
  *   pipe     a pipe at fd 3, holding data, whose write end only a process
  *            outside the tree holds
- *   eventfd  an eventfd at fd 3 with a count
+ *   timerfd_cancel  a cancel-on-set timerfd at fd 3 with an expiration not
+ *            read (fdinfo does not tell it from a clock change)
  *   inotify  an inotify instance at fd 3 watching the working directory
  *   epoll    an epoll instance at fd 3 watching an eventfd at fd 4
  *   lock     a POSIX write lock on a regular file at fd 3
@@ -30,6 +31,7 @@
 #include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -143,24 +145,27 @@ static void pipe_check(void)
 	close(6);
 }
 
-/* eventfd */
+/* timerfd_cancel: an absolute realtime timer set in the past fires at once */
 
-static int eventfd_setup(void)
+static int timerfd_cancel_setup(void)
 {
-	CHECK_EQ(eventfd(5, EFD_CLOEXEC), 3);
+	struct itimerspec its = { 0 };
+
+	CHECK_EQ(timerfd_create(CLOCK_REALTIME, TFD_CLOEXEC | TFD_NONBLOCK), 3);
+	CHECK_SYS(clock_gettime(CLOCK_REALTIME, &its.it_value));
+	its.it_value.tv_sec -= 1;
+	CHECK_SYS(timerfd_settime(3, TFD_TIMER_ABSTIME | TFD_TIMER_CANCEL_ON_SET, &its, NULL));
 	return 0;
 }
 
-static void eventfd_check(void)
+static void timerfd_cancel_check(void)
 {
 	uint64_t v;
 
 	CHECK_EQ(read(3, &v, sizeof(v)), sizeof(v));
-	CHECK_EQ(v, 5);
-	v = 2;
-	CHECK_EQ(write(3, &v, sizeof(v)), sizeof(v));
-	CHECK_EQ(read(3, &v, sizeof(v)), sizeof(v));
-	CHECK_EQ(v, 2);
+	CHECK_EQ(v, 1);
+	CHECK_EQ(read(3, &v, sizeof(v)), -1);
+	CHECK_EQ(errno, EAGAIN);
 }
 
 /* inotify */
@@ -338,7 +343,7 @@ static const struct {
 } cases[] = {
 	{ "socket", socket_setup, socket_check },
 	{ "pipe", pipe_setup, pipe_check },
-	{ "eventfd", eventfd_setup, eventfd_check },
+	{ "timerfd_cancel", timerfd_cancel_setup, timerfd_cancel_check },
 	{ "inotify", inotify_setup, inotify_check },
 	{ "epoll", epoll_setup, epoll_check },
 	{ "lock", lock_setup, lock_check },
