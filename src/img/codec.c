@@ -328,6 +328,10 @@ const char *img_rec_name(uint32_t type)
 		return "file";
 	case CKPT_REC_FD:
 		return "fd";
+	case CKPT_REC_EPOLL:
+		return "epoll";
+	case CKPT_REC_INOTIFY:
+		return "inotify";
 	case CKPT_REC_MM:
 		return "mm";
 	case CKPT_REC_VMA:
