@@ -36,10 +36,13 @@
 	(O_ACCMODE | O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME | O_SYNC | O_DSYNC | O_PATH |    \
 	 O_DIRECTORY | O_NOFOLLOW | O_LARGEFILE)
 
+extern const struct fd_ops fd_epoll_ops;
+extern const struct fd_ops fd_inotify_ops;
 extern const struct fd_ops fd_reg_ops;
 
 /* Checkpoint asks each kind in this order whether a description is its. */
-static const struct fd_ops *const fd_kinds[] = { &fd_reg_ops, NULL };
+static const struct fd_ops *const fd_kinds[] = { &fd_epoll_ops, &fd_inotify_ops, &fd_reg_ops,
+						 NULL };
 
 static const struct fd_ops *kind_of_rec(uint32_t type, uint32_t kind)
 {
@@ -283,6 +286,25 @@ static int collect(struct dump_ctx *ctx, struct ck_proc *p)
 	for (size_t i = 0; i < n && !err; i++)
 		err = collect_one(ctx, p, fds[i]);
 	free(fds);
+	for (uint32_t i = 0; i < p->nfds && !err; i++) {
+		struct ck_file *f = p->fds[i].file;
+
+		if (f && f->ops->resolve && f->dump_pid == p->rec.pid &&
+		    f->dump_fd == p->fds[i].rec.fd)
+			err = f->ops->resolve(p, f->dump_fd, f);
+	}
+	return err;
+}
+
+int fd_write_file(struct img_writer *w, struct ck_file *f)
+{
+	int err;
+
+	if (f->obj.written)
+		return 0;
+	err = f->ops->write ? f->ops->write(w, f) : fd_write_plain(w, f);
+	if (!err)
+		f->obj.written = true;
 	return err;
 }
 
@@ -291,14 +313,10 @@ static int write_rec(struct img_writer *w, struct ck_image *img, struct ck_proc 
 	(void)img;
 	for (uint32_t i = 0; i < p->nfds; i++) {
 		struct ck_file *f = p->fds[i].file;
-		int err;
+		int err = f ? fd_write_file(w, f) : 0;
 
-		if (f && !f->obj.written) {
-			err = f->ops->write ? f->ops->write(w, f) : fd_write_plain(w, f);
-			if (err)
-				return err;
-			f->obj.written = true;
-		}
+		if (err)
+			return err;
 		err = img_write_rec1(w, CKPT_REC_FD, &p->fds[i].rec, sizeof(p->fds[i].rec));
 		if (err)
 			return err;
@@ -490,7 +508,7 @@ static void show(struct show_ctx *s, struct ck_image *img, struct ck_proc *p)
 	show_list_end(s);
 }
 
-static const uint32_t types[] = { CKPT_REC_FILE, CKPT_REC_FD, 0 };
+static const uint32_t types[] = { CKPT_REC_FILE, CKPT_REC_FD, CKPT_REC_EPOLL, CKPT_REC_INOTIFY, 0 };
 
 const struct res_ops files_ops = {
 	.name = "files",

@@ -43,6 +43,10 @@ struct fd_ops {
 	 * what else it keeps) from the first descriptor found to reach it;
 	 * -EOPNOTSUPP (logged with fd_refuse) refuses */
 	int (*collect)(struct dump_ctx *ctx, const struct fd_probe *pr, struct ck_file *f);
+	/* checkpoint, once every descriptor of p, the process that first
+	 * reached f (at fd), is collected: finds the descriptions f's state
+	 * names (fd_file_of); -EOPNOTSUPP (logged) refuses */
+	int (*resolve)(struct ck_proc *p, int fd, struct ck_file *f);
 	/* checkpoint: writes f's record, after any object it refers to;
 	 * NULL: CKPT_REC_FILE with the path (fd_write_plain) */
 	int (*write)(struct img_writer *w, struct ck_file *f);
@@ -65,6 +69,9 @@ struct fd_ops {
 
 /* Logs "pid N fd F: <what>: <why>" and returns -EOPNOTSUPP. */
 int fd_refuse(const struct fd_probe *pr, const char *what, const char *why);
+/* Writes f's record unless it is in the image already: for kinds whose
+ * record refers to other descriptions, written before it. */
+int fd_write_file(struct img_writer *w, struct ck_file *f);
 /* Writes f as a CKPT_REC_FILE record followed by its path. */
 int fd_write_plain(struct img_writer *w, struct ck_file *f);
 /* Writes f as a record of type type: f->rec, then the iov. */
