@@ -26,6 +26,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 #include "res/files.h"
+#include "util/io.h"
 #include "util/log.h"
 
 #define WATCH_FLAGS (IN_ONESHOT | IN_EXCL_UNLINK)
@@ -115,6 +117,31 @@ static int queued_bytes(pid_t pid, int fd, int *ret)
 	return err;
 }
 
+/* The path of the file ckpt's descriptor fd (O_PATH) reaches, verified to
+ * reach the same inode from ckpt's root (a symlink itself, not followed);
+ * -ENOENT when the file was deleted or is not reachable by path. */
+static int path_of(int fd, char **ret_path, struct stat *ret_st)
+{
+	char link[64], buf[PATH_MAX];
+	struct stat via_fd, via_path;
+	int err;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	err = io_readlink(link, buf, sizeof(buf));
+	if (err)
+		return err;
+	if (fstat(fd, &via_fd))
+		return -errno;
+	if (buf[0] != '/' || lstat(buf, &via_path) || via_path.st_dev != via_fd.st_dev ||
+	    via_path.st_ino != via_fd.st_ino)
+		return -ENOENT;
+	*ret_path = strdup(buf);
+	if (!*ret_path)
+		return -ENOMEM;
+	*ret_st = via_fd;
+	return 0;
+}
+
 /* The path of the inode a watch's file handle names, opened from a mount
  * of its device in ckpt's mount table and verified from ckpt's root;
  * -ENOENT when no mount reaches it. */
@@ -129,7 +156,6 @@ static int handle_path(const struct proc_inotify_watch *w, const struct proc_mou
 
 	memcpy(fh.h.f_handle, w->handle, w->handle_bytes);
 	for (size_t i = 0; i < nmounts && err == -ENOENT; i++) {
-		char link[64];
 		int mfd, fd;
 
 		if (mounts[i].major != proc_kdev_major(w->sdev) ||
@@ -145,8 +171,7 @@ static int handle_path(const struct proc_inotify_watch *w, const struct proc_mou
 				err = -errno;
 			continue;
 		}
-		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-		err = res_link_path(link, ret_path, ret_st);
+		err = path_of(fd, ret_path, ret_st);
 		close(fd);
 		if (!err && ret_st->st_ino != w->ino) {
 			free(*ret_path);
