@@ -260,7 +260,7 @@ static int collect(struct dump_ctx *ctx, const struct fd_probe *pr, struct ck_fi
 		char why[160];
 
 		snprintf(why, sizeof(why),
-			 "%d bytes of events are queued, not read yet: they cannot be saved "
+			 "events are queued, not read yet (%d bytes): they cannot be saved "
 			 "without consuming them",
 			 queued);
 		return fd_refuse(pr, "inotify", why);

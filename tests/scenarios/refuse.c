@@ -10,8 +10,10 @@
  *   socket   a connected AF_UNIX socket pair at fds 3-4
  *   pipe     a pipe at fds 3-4, holding data
  *   eventfd  an eventfd at fd 3 with a count
- *   inotify  an inotify instance at fd 3 watching the working directory
- *   epoll    an epoll instance at fd 3 watching an eventfd at fd 4
+ *   inotify  an inotify instance at fd 3 watching the working directory,
+ *            with an event queued
+ *   epoll    an epoll instance at fd 3 whose entry for fd 4 outlives the
+ *            descriptor (the inotify it watches moved to fd 5)
  *   lock     a POSIX write lock on a regular file at fd 3
  *   deleted  a regular file at fd 3, unlinked
  *   memfd_huge   a memfd at fd 3 created with MFD_HUGETLB
@@ -146,8 +148,13 @@ static void eventfd_check(void)
 
 static int inotify_setup(void)
 {
+	int fd;
+
 	CHECK_EQ(inotify_init1(IN_CLOEXEC), 3);
 	CHECK_SYS(inotify_add_watch(3, ".", IN_CREATE));
+	fd = open("queued", O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	CHECK_SYS(fd);
+	close(fd);
 	return 0;
 }
 
@@ -183,18 +190,23 @@ static int epoll_setup(void)
 	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = 42 };
 
 	CHECK_EQ(epoll_create1(EPOLL_CLOEXEC), 3);
-	CHECK_EQ(eventfd(0, EFD_CLOEXEC), 4);
+	CHECK_EQ(inotify_init1(IN_CLOEXEC), 4);
 	CHECK_SYS(epoll_ctl(3, EPOLL_CTL_ADD, 4, &ev));
+	CHECK_EQ(dup3(4, 5, O_CLOEXEC), 5);
+	CHECK_SYS(close(4));
 	return 0;
 }
 
 static void epoll_check(void)
 {
 	struct epoll_event ev;
-	uint64_t v = 1;
+	int fd;
 
 	CHECK_EQ(epoll_wait(3, &ev, 1, 0), 0);
-	CHECK_EQ(write(4, &v, sizeof(v)), sizeof(v));
+	CHECK_SYS(inotify_add_watch(5, ".", IN_CREATE));
+	fd = open("probe", O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	CHECK_SYS(fd);
+	close(fd);
 	CHECK_EQ(epoll_wait(3, &ev, 1, 1000), 1);
 	CHECK_EQ(ev.data.u32, 42);
 	CHECK(ev.events & EPOLLIN);
