@@ -14,6 +14,11 @@
  *            with an event queued
  *   epoll    an epoll instance at fd 3 whose entry for fd 4 outlives the
  *            descriptor (the inotify it watches moved to fd 5)
+ *   epoll_replaced  an epoll at fd 3 whose entry for fd 4 is not the file fd 4
+ *            reaches now (the inotify it watches moved to fd 5, another
+ *            one took fd 4)
+ *   inotify_deleted an inotify at fd 3 watching a file that was deleted (it
+ *            is still open at fd 4)
  *   lock     a POSIX write lock on a regular file at fd 3
  *   deleted  a regular file at fd 3, unlinked
  *   memfd_huge   a memfd at fd 3 created with MFD_HUGETLB
@@ -212,6 +217,37 @@ static void epoll_check(void)
 	CHECK(ev.events & EPOLLIN);
 }
 
+/* epoll_replaced */
+
+static int epoll_replaced_setup(void)
+{
+	epoll_setup();
+	CHECK_EQ(inotify_init1(IN_CLOEXEC), 4);
+	return 0;
+}
+
+/* inotify_deleted */
+
+static int inotify_deleted_setup(void)
+{
+	CHECK_EQ(inotify_init1(IN_CLOEXEC), 3);
+	CHECK_EQ(open("gone", O_RDWR | O_CREAT | O_CLOEXEC, 0644), 4);
+	CHECK_EQ(inotify_add_watch(3, "gone", IN_MODIFY), 1);
+	CHECK_SYS(unlink("gone"));
+	return 0;
+}
+
+static void inotify_deleted_check(void)
+{
+	char buf[4096] __attribute__((aligned(8)));
+	struct inotify_event *e = (struct inotify_event *)buf;
+
+	CHECK_EQ(write(4, "x", 1), 1);
+	CHECK(read(3, buf, sizeof(buf)) >= (ssize_t)sizeof(*e));
+	CHECK_EQ(e->wd, 1);
+	CHECK_EQ(e->mask, IN_MODIFY);
+}
+
 /* lock */
 
 static int lock_setup(void)
@@ -332,6 +368,8 @@ static const struct {
 	{ "eventfd", eventfd_setup, eventfd_check },
 	{ "inotify", inotify_setup, inotify_check },
 	{ "epoll", epoll_setup, epoll_check },
+	{ "epoll_replaced", epoll_replaced_setup, epoll_check },
+	{ "inotify_deleted", inotify_deleted_setup, inotify_deleted_check },
 	{ "lock", lock_setup, lock_check },
 	{ "deleted", deleted_setup, deleted_check },
 	{ "memfd_huge", memfd_huge_setup, memfd_huge_check },
