@@ -40,6 +40,8 @@
 #include "util/log.h"
 
 #define MAX_TFD (1 << 20)
+/* Epolls inside epolls, at most (the kernel allows EP_MAX_NESTS, 4, levels) */
+#define MAX_DEPTH 8
 /* What a disarmed EPOLLONESHOT entry keeps (the kernel's EP_PRIVATE_BITS) */
 #define PRIVATE_BITS (EPOLLWAKEUP | EPOLLONESHOT | EPOLLET | EPOLLEXCLUSIVE)
 #define ALL_EVENTS                                                                                 \
@@ -50,7 +52,10 @@ struct epoll_state {
 	struct ckpt_epoll_entry *entries; /* tfd order */
 	struct ck_file **targets; /* one per entry */
 	uint32_t count;
+	unsigned int depth; /* restart: 1 + the depth of the deepest epoll it watches */
 };
+
+extern const struct fd_ops fd_epoll_ops;
 
 static bool is_disarmed(uint32_t events)
 {
@@ -237,6 +242,7 @@ static int read_rec(struct ck_image *img, struct ck_file *f, const void *data, u
 	if (!st)
 		return -ENOMEM;
 	f->priv = st;
+	st->depth = 1;
 	for (uint32_t i = 0; i < r->count; i++) {
 		struct ck_obj *o = objhash_by_id(&img->objs, e[i].file_id);
 
@@ -249,8 +255,16 @@ static int read_rec(struct ck_image *img, struct ck_file *f, const void *data, u
 		if (st->targets[i]->ops->plan_open)
 			return res_bad(CKPT_REC_EPOLL,
 				       "has an entry for a file the process opens itself");
+		if (st->targets[i]->ops == &fd_epoll_ops) {
+			const struct epoll_state *inner = st->targets[i]->priv;
+
+			if (inner->depth + 1 > st->depth)
+				st->depth = inner->depth + 1;
+		}
 		st->entries[i] = e[i];
 	}
+	if (st->depth > MAX_DEPTH)
+		return res_bad(CKPT_REC_EPOLL, "nests epolls deeper than the kernel allows");
 	return 0;
 }
 
