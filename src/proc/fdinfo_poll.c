@@ -114,8 +114,8 @@ int proc_parse_inotify(const char *text, struct proc_inotify_watch **ret, size_t
 
 		if (strncmp(line, "inotify wd:", 11))
 			continue;
-		if (sscanf(line, "inotify wd:%x ino:%llx sdev:%x mask:%x ignored_mask:%x", &wd, &ino,
-			   &sdev, &mask, &ignored) != 5 ||
+		if (sscanf(line, "inotify wd:%x ino:%llx sdev:%x mask:%x ignored_mask:%x", &wd,
+			   &ino, &sdev, &mask, &ignored) != 5 ||
 		    (int)wd <= 0) {
 			err = -EINVAL;
 			goto out_free;
@@ -156,7 +156,8 @@ static char *mount_path(const char **s)
 	for (size_t i = 0; i < len; i++) {
 		if (p[i] == '\\' && i + 3 < len && p[i + 1] >= '0' && p[i + 1] <= '3' &&
 		    p[i + 2] >= '0' && p[i + 2] <= '7' && p[i + 3] >= '0' && p[i + 3] <= '7') {
-			*o++ = (char)((p[i + 1] - '0') << 6 | (p[i + 2] - '0') << 3 | (p[i + 3] - '0'));
+			*o++ = (char)((p[i + 1] - '0') << 6 | (p[i + 2] - '0') << 3 |
+				      (p[i + 3] - '0'));
 			i += 3;
 		} else {
 			*o++ = p[i];

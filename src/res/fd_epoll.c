@@ -45,7 +45,7 @@
 /* What a disarmed EPOLLONESHOT entry keeps (the kernel's EP_PRIVATE_BITS) */
 #define PRIVATE_BITS (EPOLLWAKEUP | EPOLLONESHOT | EPOLLET | EPOLLEXCLUSIVE)
 #define ALL_EVENTS                                                                                 \
-	(EPOLLIN | EPOLLPRI | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLRDNORM | EPOLLRDBAND |          \
+	(EPOLLIN | EPOLLPRI | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLRDNORM | EPOLLRDBAND |         \
 	 EPOLLWRNORM | EPOLLWRBAND | EPOLLMSG | EPOLLRDHUP)
 
 struct epoll_state {
@@ -193,10 +193,11 @@ static int resolve(struct ck_proc *p, int fd, struct ck_file *f)
 			return fd_refuse(&pr, "epoll", why);
 		}
 		if (t->ops->plan_open) {
-			snprintf(why, sizeof(why),
-				 "the target of its entry for fd %d is a %s, which the process opens "
-				 "itself at restart: not supported",
-				 tfd, t->ops->name);
+			snprintf(
+				why, sizeof(why),
+				"the target of its entry for fd %d is a %s, which the process opens "
+				"itself at restart: not supported",
+				tfd, t->ops->name);
 			return fd_refuse(&pr, "epoll", why);
 		}
 		st->targets[i] = t;

@@ -252,8 +252,8 @@ static int collect(struct dump_ctx *ctx, const struct fd_probe *pr, struct ck_fi
 	(void)ctx;
 	err = queued_bytes(pr->p->rec.pid, pr->fd, &queued);
 	if (err) {
-		log_err("pid %d fd %d: inotify: cannot tell its queued events: %s",
-			pr->p->rec.pid, pr->fd, strerror(-err));
+		log_err("pid %d fd %d: inotify: cannot tell its queued events: %s", pr->p->rec.pid,
+			pr->fd, strerror(-err));
 		return err;
 	}
 	if (queued) {
@@ -344,9 +344,10 @@ static int read_rec(struct ck_image *img, struct ck_file *f, const void *data, u
 	f->priv = st;
 	path = (const char *)data + fixed;
 	for (uint32_t i = 0; i < r->count; i++) {
-		if (w[i].wd <= 0 || w[i].wd > CKPT_INOTIFY_MAX_WD || (i && w[i].wd <= w[i - 1].wd) ||
-		    !(w[i].mask & IN_ALL_EVENTS) || w[i].mask & ~(IN_ALL_EVENTS | WATCH_FLAGS) ||
-		    !w[i].path_len || path[0] != '/' || memchr(path, 0, w[i].path_len))
+		if (w[i].wd <= 0 || w[i].wd > CKPT_INOTIFY_MAX_WD ||
+		    (i && w[i].wd <= w[i - 1].wd) || !(w[i].mask & IN_ALL_EVENTS) ||
+		    w[i].mask & ~(IN_ALL_EVENTS | WATCH_FLAGS) || !w[i].path_len ||
+		    path[0] != '/' || memchr(path, 0, w[i].path_len))
 			return res_bad(CKPT_REC_INOTIFY, "has a malformed watch");
 		st->watches[i] = w[i];
 		st->paths[i] = res_strndup(path, w[i].path_len);

@@ -28,8 +28,16 @@
 #include <unistd.h>
 #include "lib/scen.h"
 
-enum { FD_RANDOM = 3, FD_IN_ET = 4, FD_OUTER = 5, FD_INNER = 6, FD_IN_INNER = 7, FD_ONESHOT = 8 };
-enum { FD_IN_EXCL = 9, FD_IN_ARMED = 10 };
+enum {
+	FD_RANDOM = 3, /* /dev/random */
+	FD_IN_ET = 4, /* inotify on d, edge-triggered in the outer epoll */
+	FD_OUTER = 5,
+	FD_INNER = 6, /* an epoll in the outer one */
+	FD_IN_INNER = 7, /* inotify on d, in the inner epoll */
+	FD_ONESHOT = 8, /* dup of FD_RANDOM, one-shot, disarmed */
+	FD_IN_EXCL = 9, /* inotify, EPOLLEXCLUSIVE */
+	FD_IN_ARMED = 10, /* inotify, one-shot and edge-triggered, armed */
+};
 
 #define D_RANDOM 0x1111000000000001ULL
 #define D_IN_ET 0x2222000000000002ULL

@@ -25,7 +25,11 @@
 #include <unistd.h>
 #include "lib/scen.h"
 
-enum { FD_IN = 3, FD_IN2 = 4, FD_EMPTY = 5 };
+enum {
+	FD_IN = 3,
+	FD_IN2 = 4, /* a second instance */
+	FD_EMPTY = 5, /* no watches */
+};
 
 struct watch {
 	int wd;
@@ -123,7 +127,6 @@ static void drain(int fd, struct list *gone)
 		}
 	}
 }
-
 
 /* The next event of fd must be this one (name NULL: none). */
 static void expect(int fd, int wd, unsigned int mask, const char *name)
