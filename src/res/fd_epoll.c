@@ -140,6 +140,9 @@ static int collect(struct dump_ctx *ctx, const struct fd_probe *pr, struct ck_fi
 	int err;
 
 	(void)ctx;
+	if (f->rec.flags != O_RDWR && f->rec.flags != (O_RDWR | O_NONBLOCK))
+		return fd_refuse(pr, "epoll",
+				 "status flags other than O_NONBLOCK are not supported");
 	err = proc_parse_epoll(pr->fdinfo, &list, &n);
 	if (err) {
 		log_err("pid %d fd %d: epoll: cannot read its interest list: %s", pr->p->rec.pid,
@@ -406,23 +409,31 @@ static int open_epoll(struct rst_ctx *ctx, struct ck_proc *p, int fd, struct ck_
 	int top = st->count ? st->entries[st->count - 1].tfd : 0;
 
 	if (ep >= 0 && ep <= top) {
+		/* above every number the entries take for a moment */
 		int moved = fcntl(ep, F_DUPFD_CLOEXEC, top + 1);
 
+		err = moved < 0 ? -errno : 0;
 		close(ep);
 		ep = moved;
-	}
-	if (ep < 0) {
+	} else if (ep < 0) {
 		err = -errno;
+	}
+	if (!err && f->rec.flags & O_NONBLOCK && fcntl(ep, F_SETFL, O_NONBLOCK))
+		err = -errno;
+	if (err) {
 		log_err("pid %d fd %d: epoll: cannot create it: %s", p->rec.pid, fd,
-			strerror(errno));
+			strerror(-err));
+		if (ep >= 0)
+			close(ep);
 		return err;
 	}
-	if (f->rec.flags & O_NONBLOCK && fcntl(ep, F_SETFL, O_NONBLOCK))
-		err = -errno;
-	if (!err)
-		err = add_entries(ctx, p, fd, ep, st, 0);
-	if (!err)
+	err = add_entries(ctx, p, fd, ep, st, 0);
+	if (!err) {
 		err = fire_disarmed(ep, st);
+		if (err)
+			log_err("pid %d fd %d: epoll: cannot fire its disarmed one-shot entries: %s",
+				p->rec.pid, fd, strerror(-err));
+	}
 	if (!err)
 		err = add_entries(ctx, p, fd, ep, st, 1);
 	if (!err)

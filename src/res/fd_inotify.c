@@ -250,6 +250,9 @@ static int collect(struct dump_ctx *ctx, const struct fd_probe *pr, struct ck_fi
 	size_t n;
 
 	(void)ctx;
+	if (f->rec.flags != O_RDONLY && f->rec.flags != (O_RDONLY | O_NONBLOCK))
+		return fd_refuse(pr, "inotify",
+				 "status flags other than O_NONBLOCK are not supported");
 	err = queued_bytes(pr->p->rec.pid, pr->fd, &queued);
 	if (err) {
 		log_err("pid %d fd %d: inotify: cannot tell its queued events: %s", pr->p->rec.pid,
