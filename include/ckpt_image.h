@@ -310,7 +310,7 @@ struct ckpt_epoll_entry {
 	int32_t tfd; /* the descriptor number the entry was added with */
 	uint32_t events; /* as the kernel holds them (EPOLLERR|EPOLLHUP added, EPOLLET, ...) */
 	uint64_t data; /* epoll_data, as 64 bits */
-	uint32_t file_id; /* the target description */
+	uint32_t file_id; /* the target description; 0: the external descriptor tfd (0-2) */
 	uint32_t pad;
 };
 _Static_assert(sizeof(struct ckpt_epoll_entry) == 24, "epoll entry size");

@@ -5,11 +5,12 @@
  * EPOLLONESHOT, EPOLLEXCLUSIVE, EPOLLWAKEUP and the EPOLLERR|EPOLLHUP that
  * every addition sets) and the 64 bits of data. The target of an entry is
  * a description of the tree: the one the process's descriptor tfd reaches,
- * which kcmp(KCMP_EPOLL_TFD) proves to be the entry's own file. An entry
- * whose descriptor was closed or now reaches another file (its file lives
- * on only in the epoll, or under another number) is refused, and so is one
- * whose target is connected outside the tree or is of a kind the process
- * opens itself at restart.
+ * which kcmp(KCMP_EPOLL_TFD) proves to be the entry's own file, or an
+ * external descriptor 0-2 (restart watches ckpt's own descriptor of that
+ * number, which the process's is connected to). An entry whose descriptor
+ * was closed or now reaches another file (its file lives on only in the
+ * epoll, or under another number) is refused, and so is one whose target
+ * is of a kind the process opens itself at restart.
  *
  * At restart ckpt creates the epoll and adds each entry with its events
  * and data, its target opened first (an epoll inside an epoll: the inner
@@ -25,6 +26,8 @@
  * whose target is ready reports it once more after restart even when the
  * process had consumed that edge before the checkpoint (one spurious
  * wakeup), and the order in which ready entries are reported may differ.
+ * The new epoll's entries count against the limits of ckpt's user (root),
+ * not of the process's (fs.epoll.max_user_watches).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -178,6 +181,14 @@ static int collect(struct dump_ctx *ctx, const struct fd_probe *pr, struct ck_fi
 	return err;
 }
 
+static bool is_external(const struct ck_proc *p, int fd)
+{
+	for (uint32_t i = 0; i < p->nfds; i++)
+		if (p->fds[i].rec.fd == fd)
+			return p->fds[i].rec.flags & CKPT_FD_EXTERNAL;
+	return false;
+}
+
 static int resolve(struct ck_proc *p, int fd, struct ck_file *f)
 {
 	struct fd_probe pr = { .p = p, .fd = fd };
@@ -188,13 +199,13 @@ static int resolve(struct ck_proc *p, int fd, struct ck_file *f)
 		int tfd = st->entries[i].tfd;
 		struct ck_file *t = fd_file_of(p, tfd);
 
-		if (!t) {
-			snprintf(why, sizeof(why),
-				 "the target of its entry for fd %d is connected outside the tree: "
-				 "not supported",
-				 tfd);
-			return fd_refuse(&pr, "epoll", why);
+		if (!t && !is_external(p, tfd)) {
+			log_err("pid %d fd %d: epoll: its entry for fd %d has no descriptor",
+				p->rec.pid, fd, tfd);
+			return -EBADF;
 		}
+		if (!t)
+			continue; /* restart watches ckpt's own descriptor tfd */
 		if (t->ops->plan_open) {
 			snprintf(
 				why, sizeof(why),
@@ -218,11 +229,11 @@ static int write_rec(struct img_writer *w, struct ck_file *f)
 	};
 
 	for (uint32_t i = 0; i < st->count; i++) {
-		int err = fd_write_file(w, st->targets[i]);
+		int err = st->targets[i] ? fd_write_file(w, st->targets[i]) : 0;
 
 		if (err)
 			return err;
-		st->entries[i].file_id = st->targets[i]->obj.id;
+		st->entries[i].file_id = st->targets[i] ? st->targets[i]->obj.id : 0;
 	}
 	return fd_write_rec(w, CKPT_REC_EPOLL, f, iov, 2);
 }
@@ -253,6 +264,9 @@ static int read_rec(struct ck_image *img, struct ck_file *f, const void *data, u
 		if (e[i].tfd < 0 || e[i].tfd >= MAX_TFD || (i && e[i].tfd <= e[i - 1].tfd) ||
 		    e[i].pad)
 			return res_bad(CKPT_REC_EPOLL, "has a malformed entry");
+		st->entries[i] = e[i];
+		if (!e[i].file_id && e[i].tfd <= 2)
+			continue; /* an external descriptor */
 		if (!o || o->kind != OBJ_FILE)
 			return res_bad(CKPT_REC_EPOLL, "has an entry for an unknown file");
 		st->targets[i] = (struct ck_file *)o;
@@ -265,7 +279,6 @@ static int read_rec(struct ck_image *img, struct ck_file *f, const void *data, u
 			if (inner->depth + 1 > st->depth)
 				st->depth = inner->depth + 1;
 		}
-		st->entries[i] = e[i];
 	}
 	if (st->depth > MAX_DEPTH)
 		return res_bad(CKPT_REC_EPOLL, "nests epolls deeper than the kernel allows");
@@ -367,11 +380,11 @@ static int add_entries(struct rst_ctx *ctx, struct ck_proc *p, int fd, int ep,
 
 		if (disarmed != !pass)
 			continue;
-		err = fd_open_file(ctx, p, e->tfd, st->targets[i]);
+		err = st->targets[i] ? fd_open_file(ctx, p, e->tfd, st->targets[i]) : 0;
 		if (err)
 			return err;
 		err = add_entry(ep, e, disarmed ? e->events | ALL_EVENTS : e->events,
-				st->targets[i]->obj.fd);
+				st->targets[i] ? st->targets[i]->obj.fd : e->tfd);
 		if (err) {
 			log_err("pid %d fd %d: epoll: cannot add its entry for fd %d (events %#x): %s",
 				p->rec.pid, fd, e->tfd, e->events, strerror(-err));
@@ -458,7 +471,10 @@ static void show(struct show_ctx *s, const struct ck_file *f)
 		show_i64(s, "tfd", e->tfd);
 		show_hex(s, "events", e->events);
 		show_hex(s, "data", e->data);
-		show_u64(s, "file", e->file_id);
+		if (e->file_id)
+			show_u64(s, "file", e->file_id);
+		else
+			show_bool(s, "external", true);
 		show_obj_end(s);
 	}
 	show_list_end(s);

@@ -20,6 +20,9 @@
  * descriptor above CKPT_INOTIFY_MAX_WD are refused (the gaps would take
  * too long to fill, and wds past a wrap of the numbers are out of order).
  *
+ * The new instance and its watches count against the limits of ckpt's user
+ * (root), not of the process's (fs.inotify.max_user_instances, watches).
+ *
  * Not kept: the next wd the kernel hands out (it follows the highest
  * restored one, not a watch removed after it), and the events of the time
  * between checkpoint and restart, when no watch existed.
