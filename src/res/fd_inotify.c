@@ -147,7 +147,9 @@ static int path_of(int fd, char **ret_path, struct stat *ret_st)
 
 /* The path of the inode a watch's file handle names, opened from a mount
  * of its device in ckpt's mount table and verified from ckpt's root;
- * -ENOENT when no mount reaches it. */
+ * -ENOENT when no mount reaches it (or the handle is stale: the file was
+ * deleted, or its file system, such as procfs, encodes handles it cannot
+ * open). */
 static int handle_path(const struct proc_inotify_watch *w, const struct proc_mount *mounts,
 		       size_t nmounts, char **ret_path, struct stat *ret_st)
 {
@@ -229,8 +231,8 @@ static int collect_watches(const struct fd_probe *pr, struct inotify_state *st,
 		err = handle_path(&list[i], mounts, nmounts, &st->paths[i], &sb);
 		if (err == -ENOENT) {
 			snprintf(why, sizeof(why),
-				 "watch %d: its file (inode %llu) was deleted or is not reachable "
-				 "from ckpt's root",
+				 "watch %d: its file (inode %llu) was deleted, is not reachable "
+				 "from ckpt's root, or its file system cannot open it by handle",
 				 w->wd, list[i].ino);
 			err = fd_refuse(pr, "inotify", why);
 		} else if (err) {

@@ -19,6 +19,8 @@
  *            one took fd 4)
  *   inotify_deleted an inotify at fd 3 watching a file that was deleted (it
  *            is still open at fd 4)
+ *   inotify_proc    an inotify at fd 3 watching a file of /proc, which
+ *            cannot be opened by file handle
  *   lock     a POSIX write lock on a regular file at fd 3
  *   deleted  a regular file at fd 3, unlinked
  *   memfd_huge   a memfd at fd 3 created with MFD_HUGETLB
@@ -248,6 +250,20 @@ static void inotify_deleted_check(void)
 	CHECK_EQ(e->mask, IN_MODIFY);
 }
 
+/* inotify_proc */
+
+static int inotify_proc_setup(void)
+{
+	CHECK_EQ(inotify_init1(IN_CLOEXEC), 3);
+	CHECK_EQ(inotify_add_watch(3, "/proc/self/stat", IN_MODIFY), 1);
+	return 0;
+}
+
+static void inotify_proc_check(void)
+{
+	CHECK_EQ(inotify_add_watch(3, "/proc/self/stat", IN_MODIFY | IN_MASK_ADD), 1);
+}
+
 /* lock */
 
 static int lock_setup(void)
@@ -370,6 +386,7 @@ static const struct {
 	{ "epoll", epoll_setup, epoll_check },
 	{ "epoll_replaced", epoll_replaced_setup, epoll_check },
 	{ "inotify_deleted", inotify_deleted_setup, inotify_deleted_check },
+	{ "inotify_proc", inotify_proc_setup, inotify_proc_check },
 	{ "lock", lock_setup, lock_check },
 	{ "deleted", deleted_setup, deleted_check },
 	{ "memfd_huge", memfd_huge_setup, memfd_huge_check },
