@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include "lib/unit.h"
 #include "proc/proc.h"
 
@@ -107,11 +108,25 @@ TEST(mountinfo)
 	T_EQ(proc_parse_mountinfo("1 2 3:4 relative /p rw - x y rw\n", &m, &n), -EINVAL);
 }
 
+TEST(mountinfo_self)
+{
+	struct proc_mount *m;
+	size_t n;
+	bool root = false;
+
+	T_EQ(proc_read_mountinfo(0, &m, &n), 0);
+	for (size_t i = 0; i < n; i++)
+		root |= !strcmp(m[i].point, "/");
+	T_OK(root);
+	proc_mounts_release(m, n);
+}
+
 int main(void)
 {
 	unit_file = "unit/fdinfo_poll";
 	RUN(epoll_entries);
 	RUN(inotify_watches);
 	RUN(mountinfo);
+	RUN(mountinfo_self);
 	return unit_done();
 }
