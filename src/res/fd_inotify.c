@@ -25,7 +25,8 @@
  *
  * Not kept: the next wd the kernel hands out (it follows the highest
  * restored one, not a watch removed after it), and the events of the time
- * between checkpoint and restart, when no watch existed.
+ * between checkpoint and restart, when no watch existed (those the new
+ * watches see while ckpt reads off its own IN_IGNORED go with them).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,7 +39,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 #include "res/files.h"
 #include "util/io.h"
