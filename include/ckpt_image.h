@@ -80,6 +80,8 @@ enum ckpt_rec_type {
 	CKPT_REC_EVENTFD = 320, /* an eventfd description, referenced by id */
 	CKPT_REC_SIGNALFD = 321, /* a signalfd description, referenced by id */
 	CKPT_REC_TIMERFD = 322, /* a timerfd description, referenced by id */
+	CKPT_REC_EPOLL = 330, /* an epoll instance and its interest list */
+	CKPT_REC_INOTIFY = 331, /* an inotify instance and its watches */
 
 	/* 400-499: memory */
 	CKPT_REC_MM = 400,
@@ -267,6 +269,8 @@ enum ckpt_file_kind {
 	CKPT_FILE_EVENTFD = 10, /* eventfd(2): CKPT_REC_EVENTFD */
 	CKPT_FILE_SIGNALFD = 11, /* signalfd(2): CKPT_REC_SIGNALFD */
 	CKPT_FILE_TIMERFD = 12, /* timerfd_create(2): CKPT_REC_TIMERFD */
+	CKPT_FILE_EPOLL = 13, /* an epoll instance (CKPT_REC_EPOLL) */
+	CKPT_FILE_INOTIFY = 14, /* an inotify instance (CKPT_REC_INOTIFY) */
 };
 
 struct ckpt_rec_file {
@@ -347,6 +351,46 @@ struct ckpt_rec_fd {
 	uint32_t ext_kind;
 };
 _Static_assert(sizeof(struct ckpt_rec_fd) == 16, "fd size");
+
+/* CKPT_REC_EPOLL: the description (kind CKPT_FILE_EPOLL), then count
+ * ckpt_epoll_entry, one per entry of its interest list, in increasing tfd
+ * order. Each target is a description written before this record. */
+struct ckpt_rec_epoll {
+	struct ckpt_rec_file file;
+	uint32_t count;
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct ckpt_rec_epoll) == 48, "epoll size");
+
+struct ckpt_epoll_entry {
+	int32_t tfd; /* the descriptor number the entry was added with */
+	uint32_t events; /* as the kernel holds them (EPOLLERR|EPOLLHUP added, EPOLLET, ...) */
+	uint64_t data; /* epoll_data, as 64 bits */
+	uint32_t file_id; /* the target description; 0: the external descriptor tfd (0-2) */
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct ckpt_epoll_entry) == 24, "epoll entry size");
+
+/* CKPT_REC_INOTIFY: the description (kind CKPT_FILE_INOTIFY), then count
+ * ckpt_inotify_watch in increasing wd order, then their paths one after
+ * the other (path_len bytes each, no terminator). */
+struct ckpt_rec_inotify {
+	struct ckpt_rec_file file;
+	uint32_t count;
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct ckpt_rec_inotify) == 48, "inotify size");
+
+/* The highest watch descriptor restart reproduces */
+#define CKPT_INOTIFY_MAX_WD 65536
+
+struct ckpt_inotify_watch {
+	int32_t wd; /* 1..CKPT_INOTIFY_MAX_WD */
+	uint32_t mask; /* IN_* events, with IN_ONESHOT and IN_EXCL_UNLINK */
+	uint32_t mode; /* st_mode of the watched file (its type is checked at restart) */
+	uint32_t path_len;
+};
+_Static_assert(sizeof(struct ckpt_inotify_watch) == 16, "inotify watch size");
 
 /* CKPT_REC_MM, followed by auxv_len bytes of auxv and exe_len bytes of the
  * executable's path */

@@ -334,6 +334,10 @@ const char *img_rec_name(uint32_t type)
 		return "signalfd";
 	case CKPT_REC_TIMERFD:
 		return "timerfd";
+	case CKPT_REC_EPOLL:
+		return "epoll";
+	case CKPT_REC_INOTIFY:
+		return "inotify";
 	case CKPT_REC_MM:
 		return "mm";
 	case CKPT_REC_VMA:

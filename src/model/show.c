@@ -99,6 +99,12 @@ void show_obj_begin(struct show_ctx *s, const char *key, bool compact)
 		return;
 	}
 	entry(s, key, true);
+	if (s->level[s->depth].compact) {
+		/* inside a one-line object: braces keep its fields apart */
+		fputc('{', s->out);
+		push(s, false, true);
+		return;
+	}
 	push(s, false, compact && in_list);
 }
 
@@ -108,7 +114,7 @@ void show_obj_end(struct show_ctx *s)
 	bool empty = s->level[s->depth].count == 0;
 
 	s->depth--;
-	if (s->json)
+	if (s->json || (compact && s->level[s->depth].compact))
 		fputc('}', s->out);
 	else if (compact || (empty && s->level[s->depth].list))
 		fputc('\n', s->out);
@@ -116,16 +122,21 @@ void show_obj_end(struct show_ctx *s)
 
 void show_list_begin(struct show_ctx *s, const char *key)
 {
+	bool compact = !s->json && s->level[s->depth].compact;
+
 	entry(s, key, true);
-	if (s->json)
+	if (s->json || compact)
 		fputc('[', s->out);
-	push(s, true, false);
+	/* a list inside a one-line object stays on its line */
+	push(s, true, compact);
 }
 
 void show_list_end(struct show_ctx *s)
 {
+	bool compact = s->level[s->depth].compact;
+
 	s->depth--;
-	if (s->json)
+	if (s->json || compact)
 		fputc(']', s->out);
 }
 

@@ -156,6 +156,58 @@ int proc_parse_eventfd(const char *text, struct proc_eventfd *ret);
 int proc_parse_signalfd(const char *text, uint64_t *ret_mask);
 int proc_parse_timerfd(const char *text, struct proc_timerfd *ret);
 
+/* The interest list of an epoll, from its fdinfo: one entry per "tfd:"
+ * line, in the kernel's order */
+struct proc_epoll_entry {
+	int tfd;
+	uint32_t events;
+	uint64_t data;
+	unsigned long long ino; /* the target's inode, 0 if not shown */
+	unsigned int sdev; /* its device, the kernel's encoding (major << 20 | minor) */
+};
+
+/* *ret is malloc'd; -EINVAL for a malformed entry line */
+int proc_parse_epoll(const char *text, struct proc_epoll_entry **ret, size_t *ret_count);
+
+/* The watches of an inotify, from its fdinfo: one per "inotify wd:" line */
+#define PROC_FHANDLE_MAX 128 /* MAX_HANDLE_SZ */
+struct proc_inotify_watch {
+	int wd;
+	unsigned long long ino;
+	unsigned int sdev; /* the kernel's encoding (major << 20 | minor) */
+	uint32_t mask; /* events, with IN_ONESHOT and IN_EXCL_UNLINK */
+	uint32_t ignored_mask;
+	unsigned int handle_bytes; /* 0: the file system gave no file handle */
+	int handle_type;
+	unsigned char handle[PROC_FHANDLE_MAX];
+};
+
+/* *ret is malloc'd; -EINVAL for a malformed watch line */
+int proc_parse_inotify(const char *text, struct proc_inotify_watch **ret, size_t *ret_count);
+
+/* The kernel's encoding of a device number, as fdinfo shows it */
+static inline unsigned int proc_kdev_major(unsigned int kdev)
+{
+	return kdev >> 20;
+}
+
+static inline unsigned int proc_kdev_minor(unsigned int kdev)
+{
+	return kdev & 0xfffff;
+}
+
+/* /proc/PID/mountinfo, the fields ckpt uses */
+struct proc_mount {
+	int id, parent;
+	unsigned int major, minor;
+	char *root; /* malloc'd, escapes decoded: the directory of the file system mounted */
+	char *point; /* malloc'd, escapes decoded: where */
+};
+
+int proc_parse_mountinfo(const char *text, struct proc_mount **ret, size_t *ret_count);
+int proc_read_mountinfo(pid_t pid, struct proc_mount **ret, size_t *ret_count);
+void proc_mounts_release(struct proc_mount *m, size_t count);
+
 /* /proc/PID/timers: the POSIX timers of a process */
 struct proc_timer {
 	int id;

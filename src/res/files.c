@@ -38,11 +38,13 @@
 
 extern const struct fd_ops fd_pipe_ops, fd_reg_ops;
 extern const struct fd_ops fd_eventfd_ops, fd_signalfd_ops, fd_timerfd_ops;
+extern const struct fd_ops fd_epoll_ops, fd_inotify_ops;
 
 /* Checkpoint asks each kind in this order whether a description is its
  * (anon inodes may stat as regular files: their kinds come first). */
 static const struct fd_ops *const fd_kinds[] = {
-	&fd_pipe_ops, &fd_eventfd_ops, &fd_signalfd_ops, &fd_timerfd_ops, &fd_reg_ops, NULL,
+	&fd_pipe_ops,  &fd_eventfd_ops,	 &fd_signalfd_ops, &fd_timerfd_ops,
+	&fd_epoll_ops, &fd_inotify_ops, &fd_reg_ops,	   NULL,
 };
 
 static const struct fd_ops *kind_of_rec(uint32_t type, uint32_t kind)
@@ -347,8 +349,44 @@ static int collect(struct dump_ctx *ctx, struct ck_proc *p)
 	return err;
 }
 
+int fd_write_file(struct img_writer *w, struct ck_file *f)
+{
+	int err;
+
+	if (f->obj.written)
+		return 0;
+	err = f->ops->write ? f->ops->write(w, f) : fd_write_plain(w, f);
+	if (!err)
+		f->obj.written = true;
+	return err;
+}
+
+/* Descriptions whose state names other descriptors of the process that
+ * first reached them (an epoll's entries), once each descriptor's fate is
+ * settled. */
+static int resolve_all(struct ck_image *img)
+{
+	for (uint32_t i = 0; i < img->nprocs; i++) {
+		struct ck_proc *p = &img->procs[i];
+
+		for (uint32_t k = 0; k < p->nfds; k++) {
+			struct ck_file *f = p->fds[k].file;
+			int err;
+
+			if (!f || !f->ops->resolve || f->dump_pid != p->rec.pid ||
+			    f->dump_fd != p->fds[k].rec.fd)
+				continue;
+			err = f->ops->resolve(p, f->dump_fd, f);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
 /* Descriptors whose fate needs the whole tree: a pipe on 0-2 is external
- * only when its other end is outside the tree. */
+ * only when its other end is outside the tree. Then the descriptions that
+ * name other descriptors find them. */
 static int collect_done(struct dump_ctx *ctx)
 {
 	for (uint32_t i = 0; i < ctx->img->nprocs; i++) {
@@ -375,7 +413,7 @@ static int collect_done(struct dump_ctx *ctx)
 			d->file = NULL;
 		}
 	}
-	return 0;
+	return resolve_all(ctx->img);
 }
 
 static int write_rec(struct img_writer *w, struct ck_image *img, struct ck_proc *p)
@@ -383,14 +421,10 @@ static int write_rec(struct img_writer *w, struct ck_image *img, struct ck_proc 
 	(void)img;
 	for (uint32_t i = 0; i < p->nfds; i++) {
 		struct ck_file *f = p->fds[i].file;
-		int err;
+		int err = f ? fd_write_file(w, f) : 0;
 
-		if (f && !f->obj.written) {
-			err = f->ops->write ? f->ops->write(w, f) : fd_write_plain(w, f);
-			if (err)
-				return err;
-			f->obj.written = true;
-		}
+		if (err)
+			return err;
 		err = img_write_rec1(w, CKPT_REC_FD, &p->fds[i].rec, sizeof(p->fds[i].rec));
 		if (err)
 			return err;
@@ -587,8 +621,9 @@ static void show(struct show_ctx *s, struct ck_image *img, struct ck_proc *p)
 
 /* every record of a descriptor kind (see files.h) */
 static const uint32_t types[] = {
-	CKPT_REC_FILE,	   CKPT_REC_FD,	     CKPT_REC_PIPE, CKPT_REC_EVENTFD,
-	CKPT_REC_SIGNALFD, CKPT_REC_TIMERFD, 0,
+	CKPT_REC_FILE,	  CKPT_REC_FD,	     CKPT_REC_PIPE,  CKPT_REC_EVENTFD,
+	CKPT_REC_SIGNALFD, CKPT_REC_TIMERFD, CKPT_REC_EPOLL, CKPT_REC_INOTIFY,
+	0,
 };
 
 const struct res_ops files_ops = {

@@ -49,6 +49,11 @@ struct fd_ops {
 	 * stays, FD_EXTERNAL it is connected outside the tree (only 0-2 can
 	 * be), or -errno (a refusal logs its reason) */
 	int (*settle)(struct dump_ctx *ctx, struct ck_proc *p, struct ck_fd *d);
+	/* checkpoint, once every process is collected and settled: finds
+	 * the descriptions f's state names among the descriptors of p, the
+	 * process that first reached f (at fd) (fd_file_of: NULL for an
+	 * external one); -EOPNOTSUPP (logged) refuses */
+	int (*resolve)(struct ck_proc *p, int fd, struct ck_file *f);
 	/* checkpoint: writes f's record, after any object it refers to;
 	 * NULL: CKPT_REC_FILE with the path (fd_write_plain) */
 	int (*write)(struct img_writer *w, struct ck_file *f);
@@ -76,6 +81,9 @@ struct fd_ops {
 
 /* Logs "pid N fd F: <what>: <why>" and returns -EOPNOTSUPP. */
 int fd_refuse(const struct fd_probe *pr, const char *what, const char *why);
+/* Writes f's record unless it is in the image already: for kinds whose
+ * record refers to other descriptions, written before it. */
+int fd_write_file(struct img_writer *w, struct ck_file *f);
 /* Writes f as a CKPT_REC_FILE record followed by its path. */
 int fd_write_plain(struct img_writer *w, struct ck_file *f);
 /* Writes f as a record of type type: f->rec, then the iov. */

@@ -12,8 +12,17 @@
  *            outside the tree holds
  *   timerfd_cancel  a cancel-on-set timerfd at fd 3 with an expiration not
  *            read (fdinfo does not tell it from a clock change)
- *   inotify  an inotify instance at fd 3 watching the working directory
- *   epoll    an epoll instance at fd 3 watching an eventfd at fd 4
+ *   inotify  an inotify instance at fd 3 watching the working directory,
+ *            with an event queued
+ *   epoll    an epoll instance at fd 3 whose entry for fd 4 outlives the
+ *            descriptor (the inotify it watches moved to fd 5)
+ *   epoll_replaced  an epoll at fd 3 whose entry for fd 4 is not the file fd 4
+ *            reaches now (the inotify it watches moved to fd 5, another
+ *            one took fd 4)
+ *   inotify_deleted an inotify at fd 3 watching a file that was deleted (it
+ *            is still open at fd 4)
+ *   inotify_proc    an inotify at fd 3 watching a file of /proc, which
+ *            cannot be opened by file handle
  *   lock     a POSIX write lock on a regular file at fd 3
  *   deleted  a regular file at fd 3, unlinked
  *   memfd_huge   a memfd at fd 3 created with MFD_HUGETLB
@@ -25,7 +34,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/shm.h>
@@ -172,8 +180,13 @@ static void timerfd_cancel_check(void)
 
 static int inotify_setup(void)
 {
+	int fd;
+
 	CHECK_EQ(inotify_init1(IN_CLOEXEC), 3);
 	CHECK_SYS(inotify_add_watch(3, ".", IN_CREATE));
+	fd = open("queued", O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	CHECK_SYS(fd);
+	close(fd);
 	return 0;
 }
 
@@ -209,21 +222,71 @@ static int epoll_setup(void)
 	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = 42 };
 
 	CHECK_EQ(epoll_create1(EPOLL_CLOEXEC), 3);
-	CHECK_EQ(eventfd(0, EFD_CLOEXEC), 4);
+	CHECK_EQ(inotify_init1(IN_CLOEXEC), 4);
 	CHECK_SYS(epoll_ctl(3, EPOLL_CTL_ADD, 4, &ev));
+	CHECK_EQ(dup3(4, 5, O_CLOEXEC), 5);
+	CHECK_SYS(close(4));
 	return 0;
 }
 
 static void epoll_check(void)
 {
 	struct epoll_event ev;
-	uint64_t v = 1;
+	int fd;
 
 	CHECK_EQ(epoll_wait(3, &ev, 1, 0), 0);
-	CHECK_EQ(write(4, &v, sizeof(v)), sizeof(v));
+	CHECK_SYS(inotify_add_watch(5, ".", IN_CREATE));
+	fd = open("probe", O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	CHECK_SYS(fd);
+	close(fd);
 	CHECK_EQ(epoll_wait(3, &ev, 1, 1000), 1);
 	CHECK_EQ(ev.data.u32, 42);
 	CHECK(ev.events & EPOLLIN);
+}
+
+/* epoll_replaced */
+
+static int epoll_replaced_setup(void)
+{
+	epoll_setup();
+	CHECK_EQ(inotify_init1(IN_CLOEXEC), 4);
+	return 0;
+}
+
+/* inotify_deleted */
+
+static int inotify_deleted_setup(void)
+{
+	CHECK_EQ(inotify_init1(IN_CLOEXEC), 3);
+	CHECK_EQ(open("gone", O_RDWR | O_CREAT | O_CLOEXEC, 0644), 4);
+	CHECK_EQ(inotify_add_watch(3, "gone", IN_MODIFY), 1);
+	CHECK_SYS(unlink("gone"));
+	return 0;
+}
+
+static void inotify_deleted_check(void)
+{
+	char buf[4096] __attribute__((aligned(8)));
+	struct inotify_event *e = (struct inotify_event *)buf;
+
+	CHECK_EQ(write(4, "x", 1), 1);
+	CHECK(read(3, buf, sizeof(buf)) >= (ssize_t)sizeof(*e));
+	CHECK_EQ(e->wd, 1);
+	CHECK_EQ(e->mask, IN_MODIFY);
+}
+
+/* inotify_proc */
+
+static int inotify_proc_setup(void)
+{
+	CHECK_EQ(inotify_init1(IN_CLOEXEC), 3);
+	CHECK_EQ(inotify_add_watch(3, "/proc/self/stat", IN_MODIFY), 1);
+	return 0;
+}
+
+static void inotify_proc_check(void)
+{
+	CHECK_EQ(inotify_add_watch(3, "/proc/self/stat", IN_MODIFY | IN_MASK_ADD), 1);
 }
 
 /* lock */
@@ -346,6 +409,9 @@ static const struct {
 	{ "timerfd_cancel", timerfd_cancel_setup, timerfd_cancel_check },
 	{ "inotify", inotify_setup, inotify_check },
 	{ "epoll", epoll_setup, epoll_check },
+	{ "epoll_replaced", epoll_replaced_setup, epoll_check },
+	{ "inotify_deleted", inotify_deleted_setup, inotify_deleted_check },
+	{ "inotify_proc", inotify_proc_setup, inotify_proc_check },
 	{ "lock", lock_setup, lock_check },
 	{ "deleted", deleted_setup, deleted_check },
 	{ "memfd_huge", memfd_huge_setup, memfd_huge_check },
