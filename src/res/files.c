@@ -11,7 +11,9 @@
  * order. A terminal, pipe or socket on descriptor 0, 1 or 2 whose kind
  * does not take it is external: restart connects the descriptor of the
  * same number of the restarting ckpt. Everything else is refused at
- * checkpoint, naming the descriptor and its kind.
+ * checkpoint, naming the descriptor and its kind. File locks, of the
+ * descriptions (flock, OFD) and of the processes (POSIX), are kept by
+ * fd_locks.c.
  *
  * At restart ckpt opens each description once (or the process itself
  * opens it, for kinds that name a process); the new processes inherit
@@ -224,6 +226,7 @@ static int collect_one(struct dump_ctx *ctx, struct ck_proc *p, int fd)
 	struct same_file same = { .pid = p->rec.pid, .fd = fd };
 	const struct fd_ops *ops;
 	struct ck_file *f;
+	bool first = false;
 	int err;
 
 	snprintf(link, sizeof(link), "/proc/%d/fd/%d", p->rec.pid, fd);
@@ -249,18 +252,17 @@ static int collect_one(struct dump_ctx *ctx, struct ck_proc *p, int fd)
 		err = external(p, &rec, &pr);
 		goto out;
 	}
-	if (pr.fi.has_locks) {
-		err = fd_refuse(&pr, target, "file locks are not supported");
-		goto out;
-	}
-	if (pr.fi.flags & O_ASYNC) {
-		err = fd_refuse(&pr, target, "O_ASYNC signal-driven I/O is not supported");
-		goto out;
-	}
 	f = (struct ck_file *)objhash_find(&ctx->img->objs, OBJ_FILE, pr.st.st_dev, pr.st.st_ino,
 					   is_same_file, &same);
-	if (!f)
+	if (!f) {
+		first = true;
 		err = collect_new(ctx, &pr, ops, &f);
+	}
+	if (!err && pr.fi.has_locks)
+		err = fd_locks_collect(&pr, f, first);
+	/* after the locks: a lease sets O_ASYNC, and is the better reason */
+	if (!err && pr.fi.flags & O_ASYNC)
+		err = fd_refuse(&pr, target, "O_ASYNC signal-driven I/O is not supported");
 	if (!err) {
 		rec.file_id = f->obj.id;
 		err = add_fd(p, &rec, f);
@@ -303,7 +305,7 @@ static int write_rec(struct img_writer *w, struct ck_image *img, struct ck_proc 
 		if (err)
 			return err;
 	}
-	return 0;
+	return fd_locks_write(w, p);
 }
 
 /* ---- image to model ---- */
@@ -353,6 +355,8 @@ static int read_rec(struct ck_image *img, struct ck_proc *p, struct ck_thread *t
 	int err;
 
 	(void)t;
+	if (type == CKPT_REC_LOCKS)
+		return fd_locks_read(img, p, data, len);
 	if (type != CKPT_REC_FD)
 		return read_file(img, type, data, len);
 	err = res_check_len(type, len, sizeof(*r), 0);
@@ -372,6 +376,12 @@ static int read_rec(struct ck_image *img, struct ck_proc *p, struct ck_thread *t
 			return res_bad(type, "refers to an unknown file");
 	}
 	return add_fd(p, r, (struct ck_file *)obj);
+}
+
+static int validate(struct ck_image *img, struct ck_proc *p)
+{
+	(void)img;
+	return fd_locks_validate(p);
 }
 
 /* ---- restart ---- */
@@ -417,15 +427,18 @@ static int prepare(struct rst_ctx *ctx, struct ck_proc *p)
 		if (err)
 			return err;
 	}
-	return 0;
+	return fd_locks_prepare(p);
 }
 
 /* Each descriptor is a copy of the temporary one the process inherited,
- * or opened by the process itself. */
+ * or opened by the process itself; once the temporaries are closed, the
+ * process takes its POSIX locks (fd_locks.c). */
 static int plan(struct rst_ctx *ctx, struct ck_proc *p, struct blob_plan *bp, enum plan_phase phase)
 {
 	int err = 0;
 
+	if (phase == PLAN_FINAL)
+		return fd_locks_plan(p, bp);
 	if (phase != PLAN_SETUP)
 		return 0;
 	for (size_t i = 0; i < p->rst->ninstalls && !err; i++) {
@@ -488,9 +501,10 @@ static void show(struct show_ctx *s, struct ck_image *img, struct ck_proc *p)
 		show_obj_end(s);
 	}
 	show_list_end(s);
+	fd_locks_show(s, p);
 }
 
-static const uint32_t types[] = { CKPT_REC_FILE, CKPT_REC_FD, 0 };
+static const uint32_t types[] = { CKPT_REC_FILE, CKPT_REC_FD, CKPT_REC_LOCKS, 0 };
 
 const struct res_ops files_ops = {
 	.name = "files",
@@ -498,6 +512,7 @@ const struct res_ops files_ops = {
 	.collect = collect,
 	.write = write_rec,
 	.read = read_rec,
+	.validate = validate,
 	.check = check,
 	.prepare = prepare,
 	.plan = plan,
