@@ -284,6 +284,10 @@ static int conflict(const struct ck_proc *p, int fd, const struct ck_lock *l)
 		if (fl.l_pid < 0)
 			snprintf(holder, sizeof(holder), "another open file holds an OFD %s lock of %s",
 				 type_name(h.type), range_name(&h, range, sizeof(range)));
+		else if (!fl.l_pid)
+			snprintf(holder, sizeof(holder),
+				 "a process outside ckpt's pid namespace holds a %s lock of %s",
+				 type_name(h.type), range_name(&h, range, sizeof(range)));
 		else
 			snprintf(holder, sizeof(holder), "pid %d holds a %s lock of %s", fl.l_pid,
 				 type_name(h.type), range_name(&h, range, sizeof(range)));
