@@ -24,8 +24,8 @@ if [ ! -e "$CORPUS/seed-sleep" ]; then
 	wait "$pid" 2>/dev/null
 fi
 # seeds with the records of shared memory objects (memfds and their
-# descriptors, files of /dev/shm, System V segments)
-for scen in shm_memfd shm_posix shm_sysv; do
+# descriptors, files of /dev/shm, System V segments) and of file locks
+for scen in shm_memfd shm_posix shm_sysv lock_ofd; do
 	prog=$ROOT/$BUILD/tests/scenarios/$scen
 	if [ -e "$CORPUS/seed-$scen" ] || [ ! -x "$prog" ]; then continue; fi
 	dir=$(mktemp -d)
