@@ -19,7 +19,9 @@ static const struct {
 	const char *word;
 	enum proc_lock_kind kind;
 } kinds[] = {
-	{ "POSIX", PROC_LOCK_POSIX }, { "OFDLCK", PROC_LOCK_OFD }, { "FLOCK", PROC_LOCK_FLOCK },
+	{ "POSIX", PROC_LOCK_POSIX },
+	{ "OFDLCK", PROC_LOCK_OFD },
+	{ "FLOCK", PROC_LOCK_FLOCK },
 	{ "LEASE", PROC_LOCK_LEASE },
 };
 

@@ -73,10 +73,12 @@ static const char *lock_name(const struct ckpt_lock *l, char *buf, size_t len)
 	char range[64];
 
 	if (l->kind == CKPT_LOCK_FLOCK)
-		snprintf(buf, len, "its %s flock", l->type == CKPT_LOCK_WRITE ? "exclusive" : "shared");
+		snprintf(buf, len, "its %s flock",
+			 l->type == CKPT_LOCK_WRITE ? "exclusive" : "shared");
 	else
-		snprintf(buf, len, "its %s %s lock of %s", l->kind == CKPT_LOCK_POSIX ? "POSIX" : "OFD",
-			 type_name(l->type), range_name(l, range, sizeof(range)));
+		snprintf(buf, len, "its %s %s lock of %s",
+			 l->kind == CKPT_LOCK_POSIX ? "POSIX" : "OFD", type_name(l->type),
+			 range_name(l, range, sizeof(range)));
 	return buf;
 }
 
@@ -85,7 +87,8 @@ static const char *lock_name(const struct ckpt_lock *l, char *buf, size_t len)
 static bool has_lock(const struct ck_proc *p, const struct ck_lock *l)
 {
 	for (uint32_t i = 0; i < p->nlocks; i++)
-		if (p->locks[i].file == l->file && !memcmp(&p->locks[i].rec, &l->rec, sizeof(l->rec)))
+		if (p->locks[i].file == l->file &&
+		    !memcmp(&p->locks[i].rec, &l->rec, sizeof(l->rec)))
 			return true;
 	return false;
 }
@@ -148,7 +151,8 @@ int fd_locks_collect(const struct fd_probe *pr, struct ck_file *f, bool first)
 			break;
 		}
 		if (f->rec.kind != CKPT_FILE_REG) {
-			err = fd_refuse(pr, pr->target, "file locks are supported on regular files only");
+			err = fd_refuse(pr, pr->target,
+					"file locks are supported on regular files only");
 			break;
 		}
 		l.rec.kind = pl->kind == PROC_LOCK_POSIX ? CKPT_LOCK_POSIX
@@ -246,7 +250,8 @@ int fd_locks_validate(struct ck_proc *p)
 {
 	for (uint32_t i = 0; i < p->nlocks; i++)
 		if (fd_of(p, p->locks[i].file) < 0)
-			return res_bad(CKPT_REC_LOCKS, "locks a file no descriptor of its process reaches");
+			return res_bad(CKPT_REC_LOCKS,
+				       "locks a file no descriptor of its process reaches");
 	return 0;
 }
 
@@ -282,8 +287,9 @@ static int conflict(const struct ck_proc *p, int fd, const struct ck_lock *l)
 		char range[64];
 
 		if (fl.l_pid < 0)
-			snprintf(holder, sizeof(holder), "another open file holds an OFD %s lock of %s",
-				 type_name(h.type), range_name(&h, range, sizeof(range)));
+			snprintf(holder, sizeof(holder),
+				 "another open file holds an OFD %s lock of %s", type_name(h.type),
+				 range_name(&h, range, sizeof(range)));
 		else if (!fl.l_pid)
 			snprintf(holder, sizeof(holder),
 				 "a process outside ckpt's pid namespace holds a %s lock of %s",
@@ -353,9 +359,9 @@ int fd_locks_plan(struct ck_proc *p, struct blob_plan *bp)
 		off = plan_data(bp, &fl, sizeof(fl));
 		if (off < 0)
 			return -ENOMEM;
-		err = plan_call(bp, 0, 1U << 2, SYS_fcntl, (uint64_t)fd, F_SETLK, (uint64_t)off, 0, 0,
-				0, "take %s of '%s' (fd %d)", lock_name(&l->rec, what, sizeof(what)),
-				l->file->path, fd);
+		err = plan_call(bp, 0, 1U << 2, SYS_fcntl, (uint64_t)fd, F_SETLK, (uint64_t)off, 0,
+				0, 0, "take %s of '%s' (fd %d)",
+				lock_name(&l->rec, what, sizeof(what)), l->file->path, fd);
 		if (err)
 			return err;
 	}

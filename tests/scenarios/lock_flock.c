@@ -22,7 +22,11 @@
 #include <unistd.h>
 #include "lib/scen.h"
 
-enum { A_FREE = 1, B_ONE = 2, B_FREE = 4 };
+enum {
+	A_FREE = 1,
+	B_ONE = 2,
+	B_FREE = 4
+};
 static int state; /* what the process let go of */
 
 /* flock of a new description of path: what the checker may take */
@@ -35,8 +39,10 @@ static void may_lock(const char *path, bool shared_ok, bool excl_ok)
 	    (!shared_ok && errno != EWOULDBLOCK))
 		scen_fail("%s: a shared flock %s: %m", path, shared_ok ? "failed" : "was granted");
 	CHECK_SYS(flock(fd, LOCK_UN));
-	if (flock(fd, LOCK_EX | LOCK_NB) != (excl_ok ? 0 : -1) || (!excl_ok && errno != EWOULDBLOCK))
-		scen_fail("%s: an exclusive flock %s: %m", path, excl_ok ? "failed" : "was granted");
+	if (flock(fd, LOCK_EX | LOCK_NB) != (excl_ok ? 0 : -1) ||
+	    (!excl_ok && errno != EWOULDBLOCK))
+		scen_fail("%s: an exclusive flock %s: %m", path,
+			  excl_ok ? "failed" : "was granted");
 	close(fd);
 }
 

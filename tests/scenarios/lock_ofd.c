@@ -32,7 +32,8 @@ static void set_lock(int fd, int cmd, short type, off_t start, off_t len)
 	struct flock fl = { .l_type = type, .l_whence = SEEK_SET, .l_start = start, .l_len = len };
 
 	if (fcntl(fd, cmd, &fl))
-		scen_fail("fd %d: lock %d %lld+%lld: %m", fd, type, (long long)start, (long long)len);
+		scen_fail("fd %d: lock %d %lld+%lld: %m", fd, type, (long long)start,
+			  (long long)len);
 }
 
 /* What a write lock of the byte at meets, with both kinds of query. */
@@ -41,16 +42,18 @@ static void probe(int fd, off_t at, short type, off_t start, off_t len, pid_t pi
 	static const int cmds[] = { F_GETLK, F_OFD_GETLK };
 
 	for (size_t i = 0; i < 2; i++) {
-		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = at,
-				    .l_len = 1 };
+		struct flock fl = {
+			.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = at, .l_len = 1
+		};
 
 		CHECK_SYS(fcntl(fd, cmds[i], &fl));
 		if (fl.l_type != type || (type != F_UNLCK && (fl.l_start != start ||
 							      fl.l_len != len || fl.l_pid != pid)))
 			scen_fail("byte %lld: lock type %d %lld+%lld pid %d, expected type %d "
 				  "%lld+%lld pid %d",
-				  (long long)at, fl.l_type, (long long)fl.l_start, (long long)fl.l_len,
-				  fl.l_pid, type, (long long)start, (long long)len, pid);
+				  (long long)at, fl.l_type, (long long)fl.l_start,
+				  (long long)fl.l_len, fl.l_pid, type, (long long)start,
+				  (long long)len, pid);
 	}
 }
 

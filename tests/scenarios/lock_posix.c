@@ -37,15 +37,24 @@ static pid_t owners[2];
 static int unlocked; /* the process let go bytes 0-99 */
 
 static const struct want p_wants[] = {
-	{ 0, F_WRLCK, 0, 100, 0 },	   { 99, F_WRLCK, 0, 100, 0 },
-	{ 100, F_UNLCK, 0, 0, 0 },	   { 149, F_UNLCK, 0, 0, 0 },
-	{ 150, F_WRLCK, 150, 30, 1 },	   { 179, F_WRLCK, 150, 30, 1 },
-	{ 180, F_UNLCK, 0, 0, 0 },	   { 200, F_RDLCK, 200, 100, 0 },
-	{ 299, F_RDLCK, 200, 100, 0 },	   { 300, F_UNLCK, 0, 0, 0 },
-	{ 400, F_RDLCK, 400, 50, 1 },	   { 449, F_RDLCK, 400, 50, 1 },
-	{ 450, F_UNLCK, 0, 0, 0 },	   { 500, F_RDLCK, 500, 100, 0 },
-	{ 599, F_RDLCK, 500, 100, 0 },	   { 600, F_UNLCK, 0, 0, 0 },
-	{ 999, F_UNLCK, 0, 0, 0 },	   { 1000, F_WRLCK, 1000, EOF_LEN, 0 },
+	{ 0, F_WRLCK, 0, 100, 0 },
+	{ 99, F_WRLCK, 0, 100, 0 },
+	{ 100, F_UNLCK, 0, 0, 0 },
+	{ 149, F_UNLCK, 0, 0, 0 },
+	{ 150, F_WRLCK, 150, 30, 1 },
+	{ 179, F_WRLCK, 150, 30, 1 },
+	{ 180, F_UNLCK, 0, 0, 0 },
+	{ 200, F_RDLCK, 200, 100, 0 },
+	{ 299, F_RDLCK, 200, 100, 0 },
+	{ 300, F_UNLCK, 0, 0, 0 },
+	{ 400, F_RDLCK, 400, 50, 1 },
+	{ 449, F_RDLCK, 400, 50, 1 },
+	{ 450, F_UNLCK, 0, 0, 0 },
+	{ 500, F_RDLCK, 500, 100, 0 },
+	{ 599, F_RDLCK, 500, 100, 0 },
+	{ 600, F_UNLCK, 0, 0, 0 },
+	{ 999, F_UNLCK, 0, 0, 0 },
+	{ 1000, F_WRLCK, 1000, EOF_LEN, 0 },
 	{ 1L << 40, F_WRLCK, 1000, EOF_LEN, 0 },
 };
 
@@ -66,16 +75,18 @@ static void probe(int fd, const struct want *w, const char *file, bool let_go)
 	bool free_now = let_go && w->type != F_UNLCK;
 
 	for (size_t i = 0; i < 2; i++) {
-		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = w->at,
-				    .l_len = 1 };
+		struct flock fl = {
+			.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = w->at, .l_len = 1
+		};
 
 		CHECK_SYS(fcntl(fd, cmds[i], &fl));
 		if (free_now || w->type == F_UNLCK) {
 			if (fl.l_type != F_UNLCK)
-				scen_fail("%s byte %lld: a lock (type %d, %lld+%lld, pid %d) where none "
-					  "should be",
-					  file, (long long)w->at, fl.l_type, (long long)fl.l_start,
-					  (long long)fl.l_len, fl.l_pid);
+				scen_fail(
+					"%s byte %lld: a lock (type %d, %lld+%lld, pid %d) where none "
+					"should be",
+					file, (long long)w->at, fl.l_type, (long long)fl.l_start,
+					(long long)fl.l_len, fl.l_pid);
 			continue;
 		}
 		if (fl.l_type != w->type || fl.l_start != w->start || fl.l_len != w->len ||
@@ -112,7 +123,8 @@ static void checker(void)
 	CHECK_EQ(scen_count_locks(q, "POSIX", "READ"), 1);
 	CHECK_EQ(scen_count_locks(q, "POSIX", "WRITE"), 0);
 	CHECK_EQ(scen_count_locks(p, "OFDLCK", "WRITE") + scen_count_locks(p, "OFDLCK", "READ") +
-			 scen_count_locks(p, "FLOCK", "WRITE") + scen_count_locks(p, "FLOCK", "READ"),
+			 scen_count_locks(p, "FLOCK", "WRITE") +
+			 scen_count_locks(p, "FLOCK", "READ"),
 		 0);
 	if (unlocked) {
 		/* bytes 0-99 are free for another owner now */
@@ -186,8 +198,9 @@ int main(void)
 	CHECK_EQ(waitpid(owners[1], &status, 0), owners[1]);
 	{
 		int p = open("p.dat", O_RDWR | O_CLOEXEC);
-		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 150,
-				    .l_len = 300 };
+		struct flock fl = {
+			.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 150, .l_len = 300
+		};
 
 		CHECK_SYS(p);
 		CHECK_SYS(fcntl(p, F_OFD_GETLK, &fl));
