@@ -6,7 +6,9 @@
  * the file, and through fd 5 (another description of p.dat, read-only) a
  * read lock of 500-599; on q.dat (fd 6) a read lock of the whole file. Its
  * child, a process of the tree sharing fd 3's description, owns a write
- * lock of 150-179 and a read lock of 400-449 of p.dat.
+ * lock of 150-179 and a read lock of 400-449 of p.dat. p.dat is mapped
+ * too (restart maps it through a descriptor of its own, and closing that
+ * one must not cost the process its locks).
  *
  * Locks are seen from another process: a checker child, forked before and
  * after the restart, asks F_GETLK and F_OFD_GETLK at every edge and finds
@@ -19,6 +21,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -158,7 +161,7 @@ static void write_file(const char *path, size_t size)
 int main(void)
 {
 	int pipefd[2], status;
-	char c;
+	char *map, c;
 
 	scen_init();
 	write_file("p.dat", 4096);
@@ -172,6 +175,10 @@ int main(void)
 	set_lock(3, F_WRLCK, 1000, 0);
 	set_lock(5, F_RDLCK, 500, 100);
 	set_lock(6, F_RDLCK, 0, 0);
+	/* restart maps it through a descriptor of its own, closed before the
+	 * process takes its locks */
+	map = mmap(NULL, 4096, PROT_READ, MAP_SHARED, 3, 0);
+	CHECK(map != MAP_FAILED);
 	CHECK_SYS(pipe2(pipefd, O_CLOEXEC));
 	owners[0] = getpid();
 	owners[1] = fork();
@@ -188,6 +195,7 @@ int main(void)
 	scen_ready();
 	scen_wait();
 	CHECK_EQ(getpid(), owners[0]);
+	CHECK_EQ(map[4095], 0);
 	scen_in_child(checker);
 	/* the locks are the process's own: it lets go of one */
 	set_lock(4, F_UNLCK, 0, 100);
