@@ -3,12 +3,17 @@
  * lines of an fdinfo among its other fields, /proc/locks with waiters,
  * every kind the kernel prints (POSIX, OFDLCK, FLOCK, LEASE in its three
  * states, DELEG, UNKNOWN), mandatory locks of old kernels, locks without
- * an inode, and lines that must not parse.
+ * an inode, and lines that must not parse. Then the LOCKS record as
+ * restart reads it: every malformed field, a misplaced or repeated record,
+ * a lock on an unknown file, on a directory, or on a file no descriptor of
+ * the process reaches, is refused as damage.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include "lib/unit.h"
 #include "proc/proc.h"
+#include "res/res.h"
 
 static const char fdinfo_text[] = "pos:\t1000\n"
 				  "flags:\t02100002\n"
@@ -133,6 +138,176 @@ TEST(bad_lines)
 			T_FAIL("accepted '%s'", bad[i]);
 }
 
+/* An image with one process (pid 10) whose fd 3 reaches file 1, a regular
+ * file, and which also knows file 2, a directory, and file 3, a regular
+ * file no descriptor reaches. */
+static void setup_image(struct ck_image *img, struct ck_proc **ret_p)
+{
+	const struct res_ops *files = res_for_type(CKPT_REC_FILE);
+	struct {
+		struct ckpt_rec_file f;
+		char path[8];
+	} file = { .f = { .id = 1, .kind = CKPT_FILE_REG, .flags = O_RDWR, .path_len = 6 },
+		   .path = "/a.dat" };
+	struct ckpt_rec_fd fd = { .fd = 3, .file_id = 1 };
+	struct ck_proc *p;
+
+	*img = (struct ck_image){ 0 };
+	objhash_init(&img->objs);
+	p = model_add_proc(img, 10);
+	T_OK(p != NULL);
+	T_EQ(files->read(img, NULL, NULL, CKPT_REC_FILE, &file, sizeof(file.f) + 6), 0);
+	file.f.id = 2;
+	file.f.kind = CKPT_FILE_DIR;
+	file.f.flags = O_RDONLY | O_DIRECTORY;
+	T_EQ(files->read(img, NULL, NULL, CKPT_REC_FILE, &file, sizeof(file.f) + 6), 0);
+	file.f.id = 3;
+	file.f.kind = CKPT_FILE_REG;
+	file.f.flags = O_RDONLY;
+	T_EQ(files->read(img, NULL, NULL, CKPT_REC_FILE, &file, sizeof(file.f) + 6), 0);
+	T_EQ(files->read(img, p, NULL, CKPT_REC_FD, &fd, sizeof(fd)), 0);
+	*ret_p = p;
+}
+
+struct locks_rec {
+	struct ckpt_rec_locks h;
+	struct ckpt_lock l[2];
+};
+
+/* Reads rec (holding n locks, len bytes if not 0) into a fresh image and
+ * validates it; returns the first error. */
+static int read_locks(const struct locks_rec *rec, uint32_t n, uint32_t len, bool in_proc,
+		      uint32_t *ret_nlocks)
+{
+	const struct res_ops *files = res_for_type(CKPT_REC_LOCKS);
+	struct ck_image img;
+	struct ck_proc *p;
+	int err;
+
+	setup_image(&img, &p);
+	err = files->read(&img, in_proc ? p : NULL, NULL, CKPT_REC_LOCKS, rec,
+			  len ? len : (uint32_t)(sizeof(rec->h) + n * sizeof(rec->l[0])));
+	if (!err)
+		err = files->validate(&img, p);
+	if (ret_nlocks)
+		*ret_nlocks = p->nlocks;
+	model_release(&img);
+	return err;
+}
+
+static const struct locks_rec good = {
+	.h = { .count = 2 },
+	.l = { { .file_id = 1,
+		 .kind = CKPT_LOCK_POSIX,
+		 .type = CKPT_LOCK_WRITE,
+		 .start = 5,
+		 .len = 10 },
+	       { .file_id = 1, .kind = CKPT_LOCK_FLOCK, .type = CKPT_LOCK_READ } },
+};
+
+TEST(record_good)
+{
+	uint32_t n = 0;
+	struct locks_rec r = good;
+
+	T_EQ(read_locks(&good, 2, 0, true, &n), 0);
+	T_EQ(n, 2);
+	/* an OFD lock to the end of the file, starting at the last offset */
+	r.l[1] = (struct ckpt_lock){
+		.file_id = 1, .kind = CKPT_LOCK_OFD, .type = CKPT_LOCK_READ, .start = INT64_MAX
+	};
+	T_EQ(read_locks(&r, 2, 0, true, NULL), 0);
+	r.l[1].start = 1;
+	r.l[1].len = INT64_MAX;
+	T_EQ(read_locks(&r, 2, 0, true, NULL), 0);
+}
+
+/* good, with damage number i done to it; false past the last */
+static bool damage(struct locks_rec *r, int i)
+{
+	*r = good;
+	switch (i) {
+	case 0:
+		r->l[0].kind = 0;
+		break;
+	case 1:
+		r->l[0].kind = 4;
+		break;
+	case 2:
+		r->l[0].type = 0;
+		break;
+	case 3:
+		r->l[0].type = 3;
+		break;
+	case 4:
+		r->l[0].pad = 1;
+		break;
+	case 5:
+		r->h.pad = 1;
+		break;
+	case 6:
+		r->l[1].start = 1; /* a flock has no range */
+		break;
+	case 7:
+		r->l[1].len = 1;
+		break;
+	case 8:
+		r->l[0].start = (uint64_t)INT64_MAX + 1;
+		break;
+	case 9:
+		r->l[0].start = 0;
+		r->l[0].len = (uint64_t)INT64_MAX + 1;
+		break;
+	case 10:
+		r->l[0].start = INT64_MAX;
+		r->l[0].len = 2; /* past the last offset */
+		break;
+	case 11:
+		r->l[0].file_id = 9; /* no such file */
+		break;
+	case 12:
+		r->l[0].file_id = 2; /* a directory */
+		break;
+	case 13:
+		r->l[1].file_id = 3; /* no descriptor of the process reaches it */
+		break;
+	case 14:
+		r->h.count = 0;
+		break;
+	default:
+		return false;
+	}
+	return true;
+}
+
+TEST(record_damaged)
+{
+	struct locks_rec r;
+
+	for (int i = 0; damage(&r, i); i++)
+		if (read_locks(&r, r.h.count, 0, true, NULL) != -EBADMSG)
+			T_FAIL("damage %d was not refused", i);
+	/* a count the length does not match, a truncated header */
+	r = good;
+	T_EQ(read_locks(&r, 2, sizeof(r.h) + sizeof(r.l[0]), true, NULL), -EBADMSG);
+	T_EQ(read_locks(&r, 2, 4, true, NULL), -EBADMSG);
+	/* outside a process section */
+	T_EQ(read_locks(&good, 2, 0, false, NULL), -EBADMSG);
+}
+
+TEST(record_repeated)
+{
+	const struct res_ops *files = res_for_type(CKPT_REC_LOCKS);
+	uint32_t len = sizeof(good.h) + 2 * sizeof(good.l[0]);
+	struct ck_image img;
+	struct ck_proc *p;
+
+	setup_image(&img, &p);
+	T_EQ(files->read(&img, p, NULL, CKPT_REC_LOCKS, &good, len), 0);
+	T_EQ(files->read(&img, p, NULL, CKPT_REC_LOCKS, &good, len), -EBADMSG);
+	model_release(&img);
+}
+
 int main(void)
 {
 	unit_file = "unit/locks";
@@ -140,5 +315,8 @@ int main(void)
 	RUN(no_locks);
 	RUN(proc_locks);
 	RUN(bad_lines);
+	RUN(record_good);
+	RUN(record_damaged);
+	RUN(record_repeated);
 	return unit_done();
 }
