@@ -15,8 +15,10 @@
  * (every descriptor of it shows the same ones); a POSIX lock shows on each
  * descriptor of the process that shares the description it was taken
  * through, and is kept once. All of a process's go into one LOCKS record
- * after its descriptors: the POSIX locks it owns, and the flock and OFD
- * locks of the descriptions first written in its section. Refused: leases
+ * after its descriptors: the POSIX locks it owns, the OFD locks of the
+ * descriptions first written in its section, and the flocks it took (the
+ * pid a flock's line shows) on descriptions it reaches, or else that are
+ * first written in its section. Refused: leases
  * (their break notifications go to the process and signal set with
  * F_SETOWN and F_SETSIG, state ckpt does not carry), mandatory locks (gone
  * from Linux since 5.15), kinds the kernel does not name, POSIX locks in
@@ -32,7 +34,9 @@
  * description, that nobody holds a conflicting lock, so that a file locked
  * by another process (the original, still running beside a copy) fails
  * the restart before anything is created, naming the file, the range and
- * the holder.
+ * the holder. A flock is then taken over by the process in whose section
+ * it is, which lets ckpt's go and takes it again, so that /proc/locks
+ * names its taker as before rather than ckpt.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -107,6 +111,26 @@ static int add_lock(struct ck_proc *p, const struct ck_lock *l)
 	return 0;
 }
 
+/* The flock of f goes to the section of p, which took it: found in the
+ * section of the process that first reached f, it moves. */
+static int move_flock(struct ck_image *img, struct ck_proc *p, const struct ck_file *f)
+{
+	for (uint32_t i = 0; i < img->nprocs; i++) {
+		struct ck_proc *q = &img->procs[i];
+
+		for (uint32_t k = 0; q != p && k < q->nlocks; k++) {
+			struct ck_lock l = q->locks[k];
+
+			if (l.file != f || l.rec.kind != CKPT_LOCK_FLOCK)
+				continue;
+			memmove(&q->locks[k], &q->locks[k + 1], (q->nlocks - k - 1) * sizeof(l));
+			q->nlocks--;
+			return add_lock(p, &l);
+		}
+	}
+	return 0;
+}
+
 /* Why a lock line cannot be kept, or NULL when it can. */
 static const char *refusal(const struct proc_lock *pl, const struct fd_probe *pr, char *buf,
 			   size_t len)
@@ -129,7 +153,7 @@ static const char *refusal(const struct proc_lock *pl, const struct fd_probe *pr
 	return NULL;
 }
 
-int fd_locks_collect(const struct fd_probe *pr, struct ck_file *f, bool first)
+int fd_locks_collect(struct ck_image *img, const struct fd_probe *pr, struct ck_file *f, bool first)
 {
 	struct proc_lock *pls;
 	size_t n;
@@ -158,7 +182,10 @@ int fd_locks_collect(const struct fd_probe *pr, struct ck_file *f, bool first)
 		l.rec.kind = pl->kind == PROC_LOCK_POSIX ? CKPT_LOCK_POSIX
 			     : pl->kind == PROC_LOCK_OFD ? CKPT_LOCK_OFD
 							 : CKPT_LOCK_FLOCK;
-		/* a description's own locks show on every descriptor of it */
+		/* a description's own locks show on every descriptor of it; its
+		 * flock goes with the process that took it, if it reaches it */
+		if (l.rec.kind == CKPT_LOCK_FLOCK && !first && pl->pid == pr->p->rec.pid)
+			err = move_flock(img, pr->p, f);
 		if (l.rec.kind != CKPT_LOCK_POSIX && !first)
 			continue;
 		l.rec.type = pl->type == PROC_LOCK_WRITE ? CKPT_LOCK_WRITE : CKPT_LOCK_READ;
@@ -345,6 +372,23 @@ int fd_locks_prepare(struct ck_proc *p)
 	return 0;
 }
 
+/* ckpt holds the flock since prepare, in the name of its own pid: the
+ * process lets it go and takes it again, in its own (a process outside
+ * could take it in between; the restart then fails). */
+static int plan_flock(struct blob_plan *bp, const struct ck_lock *l, int fd)
+{
+	char what[128];
+	int op = l->rec.type == CKPT_LOCK_WRITE ? LOCK_EX : LOCK_SH;
+	int err = plan_call(bp, 0, 0, SYS_flock, (uint64_t)fd, LOCK_UN, 0, 0, 0, 0,
+			    "let go of ckpt's flock of '%s' (fd %d)", l->file->path, fd);
+
+	if (!err)
+		err = plan_call(bp, 0, 0, SYS_flock, (uint64_t)fd, (uint64_t)(op | LOCK_NB), 0, 0,
+				0, 0, "take %s of '%s' (fd %d)",
+				lock_name(&l->rec, what, sizeof(what)), l->file->path, fd);
+	return err;
+}
+
 int fd_locks_plan(struct ck_proc *p, struct blob_plan *bp)
 {
 	for (uint32_t i = 0; i < p->nlocks; i++) {
@@ -354,6 +398,11 @@ int fd_locks_plan(struct ck_proc *p, struct blob_plan *bp)
 		int64_t off;
 		char what[128];
 
+		if (l->rec.kind == CKPT_LOCK_FLOCK) {
+			err = plan_flock(bp, l, fd);
+			if (err)
+				return err;
+		}
 		if (l->rec.kind != CKPT_LOCK_POSIX)
 			continue;
 		off = plan_data(bp, &fl, sizeof(fl));

@@ -259,7 +259,7 @@ static int collect_one(struct dump_ctx *ctx, struct ck_proc *p, int fd)
 		err = collect_new(ctx, &pr, ops, &f);
 	}
 	if (!err && pr.fi.has_locks)
-		err = fd_locks_collect(&pr, f, first);
+		err = fd_locks_collect(ctx->img, &pr, f, first);
 	/* after the locks: a lease sets O_ASYNC, and is the better reason */
 	if (!err && pr.fi.flags & O_ASYNC)
 		err = fd_refuse(&pr, target, "O_ASYNC signal-driven I/O is not supported");

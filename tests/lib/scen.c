@@ -143,7 +143,7 @@ void scen_in_child(void (*fn)(void))
 		scen_fail("a checking child failed (status 0x%x)", status);
 }
 
-int scen_count_locks(int fd, const char *kind, const char *type)
+int scen_count_locks(int fd, const char *kind, const char *type, pid_t pid)
 {
 	char line[256], k[16], m[16], t[16];
 	unsigned int maj, min;
@@ -157,13 +157,13 @@ int scen_count_locks(int fd, const char *kind, const char *type)
 	if (!f)
 		scen_fail("cannot open /proc/locks: %m");
 	while (fgets(line, sizeof(line), f)) {
-		int id, pid;
+		int id, holder;
 
-		if (sscanf(line, "%d: %15s %15s %15s %d %x:%x:%llu", &id, k, m, t, &pid, &maj, &min,
-			   &ino) != 8)
+		if (sscanf(line, "%d: %15s %15s %15s %d %x:%x:%llu", &id, k, m, t, &holder, &maj,
+			   &min, &ino) != 8)
 			continue;
 		if (ino == st.st_ino && makedev(maj, min) == st.st_dev && !strcmp(k, kind) &&
-		    !strcmp(t, type))
+		    !strcmp(t, type) && (!pid || holder == pid))
 			n++;
 	}
 	fclose(f);

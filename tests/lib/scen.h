@@ -48,8 +48,9 @@ uint64_t scen_pidns(void);
  * which fails the caller's scenario if fn fails. */
 void scen_in_child(void (*fn)(void));
 /* How many locks /proc/locks lists on the file open at fd, of this kind
- * ("POSIX", "OFDLCK", "FLOCK") and type ("READ", "WRITE"). */
-int scen_count_locks(int fd, const char *kind, const char *type);
+ * ("POSIX", "OFDLCK", "FLOCK") and type ("READ", "WRITE"), in the name of
+ * pid (any when 0). */
+int scen_count_locks(int fd, const char *kind, const char *type, pid_t pid);
 
 #define CHECK(cond)                                                                                \
 	do {                                                                                       \

@@ -4,11 +4,14 @@
  * a.lck (fd 3, dup at fd 7), shared flocks on b.lck through two
  * descriptions of it (fds 4 and 5), and nothing on c.lck (fd 6). Its
  * child, a process of the tree, shares every description and holds an
- * exclusive flock on d.lck through a description of its own (fd 8).
+ * exclusive flock on d.lck through a description of its own (fd 8), and
+ * one on e.lck through a description it inherited (fd 9, the process's
+ * too).
  *
  * A checker child, forked before and after the restart, opens each file
- * anew: a.lck and d.lck cannot be locked at all, b.lck only shared, c.lck
- * exclusively; /proc/locks lists one flock per description. The owner
+ * anew: a.lck, d.lck and e.lck cannot be locked at all, b.lck only shared,
+ * c.lck exclusively; /proc/locks lists one flock per description, in the
+ * name of the process that took it. The owner
  * semantics stay: unlocking one of b.lck's descriptions leaves the other's
  * shared lock; a.lck's lock outlives the process's closing fd 3 (fd 7 and
  * the child still reach the description) and goes with LOCK_UN on fd 7.
@@ -28,6 +31,7 @@ enum {
 	B_FREE = 4
 };
 static int state; /* what the process let go of */
+static pid_t self, child;
 
 /* flock of a new description of path: what the checker may take */
 static void may_lock(const char *path, bool shared_ok, bool excl_ok)
@@ -55,13 +59,20 @@ static void checker(void)
 	may_lock("b.lck", true, b_free);
 	may_lock("c.lck", true, true);
 	may_lock("d.lck", false, false);
+	may_lock("e.lck", false, false);
 	CHECK_SYS(fd);
-	CHECK_EQ(scen_count_locks(fd, "FLOCK", "READ"), b_free ? 0 : state & B_ONE ? 1 : 2);
-	CHECK_EQ(scen_count_locks(fd, "FLOCK", "WRITE"), 0);
-	CHECK_EQ(scen_count_locks(3, "FLOCK", "WRITE"), !a_free);
-	CHECK_EQ(scen_count_locks(3, "FLOCK", "READ"), 0);
-	CHECK_EQ(scen_count_locks(6, "FLOCK", "READ") + scen_count_locks(6, "FLOCK", "WRITE"), 0);
-	CHECK_EQ(scen_count_locks(8, "FLOCK", "WRITE"), 1);
+	CHECK_EQ(scen_count_locks(fd, "FLOCK", "READ", self), b_free ? 0 : state & B_ONE ? 1 : 2);
+	CHECK_EQ(scen_count_locks(fd, "FLOCK", "READ", 0), b_free ? 0 : state & B_ONE ? 1 : 2);
+	CHECK_EQ(scen_count_locks(fd, "FLOCK", "WRITE", 0), 0);
+	CHECK_EQ(scen_count_locks(3, "FLOCK", "WRITE", self), !a_free);
+	CHECK_EQ(scen_count_locks(3, "FLOCK", "WRITE", 0), !a_free);
+	CHECK_EQ(scen_count_locks(3, "FLOCK", "READ", 0), 0);
+	CHECK_EQ(scen_count_locks(9, "FLOCK", "WRITE", child), 1);
+	CHECK_EQ(scen_count_locks(9, "FLOCK", "WRITE", 0), 1);
+	CHECK_EQ(scen_count_locks(6, "FLOCK", "READ", 0) + scen_count_locks(6, "FLOCK", "WRITE", 0),
+		 0);
+	CHECK_EQ(scen_count_locks(8, "FLOCK", "WRITE", child), 1);
+	CHECK_EQ(scen_count_locks(8, "FLOCK", "WRITE", 0), 1);
 	close(fd);
 }
 
@@ -73,10 +84,10 @@ static void create(const char *path, int fd)
 int main(void)
 {
 	int pipefd[2], status;
-	pid_t child;
 	char c;
 
 	scen_init();
+	self = getpid();
 	create("a.lck", 3);
 	CHECK_SYS(dup2(3, 7));
 	create("b.lck", 4);
@@ -85,6 +96,7 @@ int main(void)
 	CHECK_SYS(flock(3, LOCK_EX | LOCK_NB));
 	CHECK_SYS(flock(4, LOCK_SH | LOCK_NB));
 	CHECK_SYS(flock(5, LOCK_SH | LOCK_NB));
+	create("e.lck", 9);
 	CHECK_SYS(pipe2(pipefd, O_CLOEXEC));
 	child = fork();
 	CHECK_SYS(child);
@@ -93,6 +105,7 @@ int main(void)
 		close(pipefd[0]);
 		create("d.lck", 8);
 		CHECK_SYS(flock(8, LOCK_EX | LOCK_NB));
+		CHECK_SYS(flock(9, LOCK_EX | LOCK_NB));
 		CHECK_EQ(write(pipefd[1], "x", 1), 1);
 		close(pipefd[1]);
 		for (;;)

@@ -89,10 +89,14 @@ static void checker(void)
 	/* readers share */
 	CHECK_SYS(fcntl(fd, F_OFD_GETLK, &fl));
 	CHECK_EQ(fl.l_type, F_UNLCK);
-	CHECK_EQ(scen_count_locks(fd, "OFDLCK", "WRITE"), desc3_gone ? 0 : 1);
-	CHECK_EQ(scen_count_locks(fd, "OFDLCK", "READ"), desc3_gone ? 2 : 3);
-	CHECK_EQ(scen_count_locks(fd, "POSIX", "READ"), closed ? 0 : 1);
-	CHECK_EQ(scen_count_locks(fd, "POSIX", "WRITE"), 0);
+	CHECK_EQ(scen_count_locks(fd, "OFDLCK", "WRITE", -1), desc3_gone ? 0 : 1);
+	CHECK_EQ(scen_count_locks(fd, "OFDLCK", "READ", -1), desc3_gone ? 2 : 3);
+	CHECK_EQ(scen_count_locks(fd, "OFDLCK", "WRITE", 0) +
+			 scen_count_locks(fd, "OFDLCK", "READ", 0),
+		 desc3_gone ? 2 : 4);
+	CHECK_EQ(scen_count_locks(fd, "POSIX", "READ", self), closed ? 0 : 1);
+	CHECK_EQ(scen_count_locks(fd, "POSIX", "READ", 0), closed ? 0 : 1);
+	CHECK_EQ(scen_count_locks(fd, "POSIX", "WRITE", 0), 0);
 	close(fd);
 }
 

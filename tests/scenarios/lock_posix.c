@@ -121,13 +121,18 @@ static void checker(void)
 	fl = (struct flock){ .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 250, .l_len = 1 };
 	CHECK_EQ(fcntl(p, F_SETLK, &fl), -1);
 	CHECK(errno == EAGAIN || errno == EACCES);
-	CHECK_EQ(scen_count_locks(p, "POSIX", "WRITE"), unlocked ? 2 : 3);
-	CHECK_EQ(scen_count_locks(p, "POSIX", "READ"), 3);
-	CHECK_EQ(scen_count_locks(q, "POSIX", "READ"), 1);
-	CHECK_EQ(scen_count_locks(q, "POSIX", "WRITE"), 0);
-	CHECK_EQ(scen_count_locks(p, "OFDLCK", "WRITE") + scen_count_locks(p, "OFDLCK", "READ") +
-			 scen_count_locks(p, "FLOCK", "WRITE") +
-			 scen_count_locks(p, "FLOCK", "READ"),
+	CHECK_EQ(scen_count_locks(p, "POSIX", "WRITE", 0), unlocked ? 2 : 3);
+	CHECK_EQ(scen_count_locks(p, "POSIX", "WRITE", owners[0]), unlocked ? 1 : 2);
+	CHECK_EQ(scen_count_locks(p, "POSIX", "WRITE", owners[1]), 1);
+	CHECK_EQ(scen_count_locks(p, "POSIX", "READ", 0), 3);
+	CHECK_EQ(scen_count_locks(p, "POSIX", "READ", owners[0]), 2);
+	CHECK_EQ(scen_count_locks(p, "POSIX", "READ", owners[1]), 1);
+	CHECK_EQ(scen_count_locks(q, "POSIX", "READ", owners[0]), 1);
+	CHECK_EQ(scen_count_locks(q, "POSIX", "WRITE", 0), 0);
+	CHECK_EQ(scen_count_locks(p, "OFDLCK", "WRITE", 0) +
+			 scen_count_locks(p, "OFDLCK", "READ", 0) +
+			 scen_count_locks(p, "FLOCK", "WRITE", 0) +
+			 scen_count_locks(p, "FLOCK", "READ", 0),
 		 0);
 	if (unlocked) {
 		/* bytes 0-99 are free for another owner now */

@@ -49,7 +49,8 @@ static void checker(void)
 	CHECK_EQ(fl.l_start, got ? 5 : 0);
 	CHECK_EQ(fl.l_len, 10);
 	CHECK_EQ(fl.l_pid, got ? self : holder);
-	CHECK_EQ(scen_count_locks(fd, "POSIX", "WRITE"), 1);
+	CHECK_EQ(scen_count_locks(fd, "POSIX", "WRITE", 0), 1);
+	CHECK_EQ(scen_count_locks(fd, "POSIX", "WRITE", got ? self : holder), 1);
 	close(fd);
 }
 
