@@ -82,6 +82,7 @@ enum ckpt_rec_type {
 	CKPT_REC_TIMERFD = 322, /* a timerfd description, referenced by id */
 	CKPT_REC_EPOLL = 330, /* an epoll instance and its interest list */
 	CKPT_REC_INOTIFY = 331, /* an inotify instance and its watches */
+	CKPT_REC_LOCKS = 350, /* file locks the current process restores */
 
 	/* 400-499: memory */
 	CKPT_REC_MM = 400,
@@ -391,6 +392,37 @@ struct ckpt_inotify_watch {
 	uint32_t path_len;
 };
 _Static_assert(sizeof(struct ckpt_inotify_watch) == 16, "inotify watch size");
+
+/* CKPT_REC_LOCKS, followed by count ckpt_lock: the POSIX record locks the
+ * current process owns, and the flock and OFD locks of the descriptions
+ * first written in its section (owned by the description). Every lock is
+ * taken through a description one of the process's descriptors reaches. */
+enum ckpt_lock_kind {
+	CKPT_LOCK_POSIX = 1, /* fcntl F_SETLK: owned by the process */
+	CKPT_LOCK_FLOCK = 2, /* flock(2): owned by the description, the whole file */
+	CKPT_LOCK_OFD = 3, /* fcntl F_OFD_SETLK: owned by the description */
+};
+
+enum ckpt_lock_type {
+	CKPT_LOCK_READ = 1, /* F_RDLCK, LOCK_SH */
+	CKPT_LOCK_WRITE = 2, /* F_WRLCK, LOCK_EX */
+};
+
+struct ckpt_rec_locks {
+	uint32_t count;
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct ckpt_rec_locks) == 8, "locks size");
+
+struct ckpt_lock {
+	uint32_t file_id; /* the description it is taken through */
+	uint32_t kind; /* CKPT_LOCK_* */
+	uint32_t type; /* CKPT_LOCK_READ, CKPT_LOCK_WRITE */
+	uint32_t pad;
+	uint64_t start; /* first byte; 0 for flock */
+	uint64_t len; /* bytes; 0: to the end of the file, however far it grows */
+};
+_Static_assert(sizeof(struct ckpt_lock) == 32, "lock size");
 
 /* CKPT_REC_MM, followed by auxv_len bytes of auxv and exe_len bytes of the
  * executable's path */

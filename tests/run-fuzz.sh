@@ -24,8 +24,9 @@ if [ ! -e "$CORPUS/seed-sleep" ]; then
 	wait "$pid" 2>/dev/null
 fi
 # seeds with the records of shared memory objects (memfds and their
-# descriptors, files of /dev/shm, System V segments), epoll and inotify
-for scen in shm_memfd shm_posix shm_sysv epoll inotify; do
+# descriptors, files of /dev/shm, System V segments), epoll, inotify and
+# file locks
+for scen in shm_memfd shm_posix shm_sysv epoll inotify lock_ofd; do
 	prog=$ROOT/$BUILD/tests/scenarios/$scen
 	if [ -e "$CORPUS/seed-$scen" ] || [ ! -x "$prog" ]; then continue; fi
 	dir=$(mktemp -d)

@@ -27,6 +27,9 @@
 #             once; each must pass, then the original
 #   fault-pidns:POINT  CKPT_FAULT=POINT at restart --pidns beside the
 #             original: fails with 1, leaves no process; the original passes
+#   pidns-busy  restart --pidns beside the original, which holds what the
+#             copy needs (file locks): fails with 1 and the message
+#             'expect=', leaves no process; the original passes
 #   pidns-pid1  the command also runs as PID 1 of a namespace of its own,
 #             checkpointed from inside: restart --pidns of that image must
 #             fail with 5 (PID 1 is the new namespace's init); both pass
@@ -484,6 +487,23 @@ mode_fault_pidns() {
 	original_passes
 }
 
+mode_pidns_busy() {
+	local before after
+	checkpoint -o "$DIR/img" "$PID" || return 1
+	before=$(in_dir)
+	expect_fail 1 "$CKPT" restart --pidns "$DIR/img" || return 1
+	after=$(in_dir)
+	if [ "$after" != "$before" ]; then
+		REASON="$before process(es) ran in the test directory before the restart, $after after"
+		return 1
+	fi
+	if ! grep -qF -- "$OPT_EXPECT" "$DIR/ckpt.err"; then
+		REASON="failed without '$OPT_EXPECT': $(tr '\n' ' ' <"$DIR/ckpt.err")"
+		return 1
+	fi
+	original_passes
+}
+
 # kill_inits: what a failed --pidns test left runs on in its namespaces
 kill_inits() {
 	local init
@@ -516,6 +536,7 @@ run_case() {
 		pidns2) mode_pidns2 ;;
 		pidns-pid1) mode_pidns_pid1 "$cmd" ;;
 		fault-pidns:*) mode_fault_pidns "${mode#*:}" ;;
+		pidns-busy) mode_pidns_busy ;;
 		*) REASON="unknown mode $mode"; false ;;
 		esac
 		ok=$?

@@ -328,6 +328,8 @@ const char *img_rec_name(uint32_t type)
 		return "file";
 	case CKPT_REC_FD:
 		return "fd";
+	case CKPT_REC_PIPE:
+		return "pipe";
 	case CKPT_REC_EVENTFD:
 		return "eventfd";
 	case CKPT_REC_SIGNALFD:
@@ -338,6 +340,8 @@ const char *img_rec_name(uint32_t type)
 		return "epoll";
 	case CKPT_REC_INOTIFY:
 		return "inotify";
+	case CKPT_REC_LOCKS:
+		return "locks";
 	case CKPT_REC_MM:
 		return "mm";
 	case CKPT_REC_VMA:

@@ -123,6 +123,7 @@ static void release_proc(struct ck_proc *p)
 	free(p->vmas);
 	free(p->drops);
 	free(p->fds);
+	free(p->locks);
 	free(p->ptimers);
 	for (uint32_t i = 0; i < p->seccomp.count && p->filters; i++)
 		free(p->filters[i].insns);

@@ -89,6 +89,13 @@ struct ck_fd {
 	struct ck_file *file; /* NULL when external */
 };
 
+/* A file lock the process restores (res/fd_locks.c): one it owns (POSIX),
+ * or one of a description first written in its section (flock, OFD) */
+struct ck_lock {
+	struct ckpt_lock rec;
+	struct ck_file *file; /* the description it is taken through */
+};
+
 /* Records a process section must have: bit (1 << CK_HAVE_x) in ck_proc.have */
 enum ck_have {
 	CK_HAVE_CREDS,
@@ -129,6 +136,8 @@ struct ck_proc {
 	uint32_t ndrops;
 	struct ck_fd *fds;
 	uint32_t nfds;
+	struct ck_lock *locks;
+	uint32_t nlocks;
 	struct ckpt_rec_sigactions sigact;
 	struct ck_sigqueue shared_pending;
 	struct ckpt_rec_timers timers;

@@ -208,6 +208,36 @@ int proc_parse_mountinfo(const char *text, struct proc_mount **ret, size_t *ret_
 int proc_read_mountinfo(pid_t pid, struct proc_mount **ret, size_t *ret_count);
 void proc_mounts_release(struct proc_mount *m, size_t count);
 
+/* A file lock, as a "lock:" line of /proc/PID/fdinfo/FD or a line of
+ * /proc/locks shows it (fs/locks.c, lock_get_status) */
+enum proc_lock_kind {
+	PROC_LOCK_POSIX, /* POSIX */
+	PROC_LOCK_OFD, /* OFDLCK */
+	PROC_LOCK_FLOCK, /* FLOCK */
+	PROC_LOCK_LEASE, /* LEASE */
+	PROC_LOCK_OTHER, /* DELEG, ACCESS, UNKNOWN, or a word this parser does not know */
+};
+
+enum proc_lock_type { PROC_LOCK_READ, PROC_LOCK_WRITE, PROC_LOCK_UNLCK };
+
+struct proc_lock {
+	enum proc_lock_kind kind;
+	enum proc_lock_type type;
+	bool mandatory; /* MANDATORY instead of ADVISORY (kernels before 5.15) */
+	bool waiting; /* "->" (/proc/locks): blocked, waiting for the lock listed before */
+	bool breaking; /* a lease being broken (BREAKING, BREAKER) */
+	pid_t pid; /* -1 for OFD locks; 0 when its owner is gone or out of sight */
+	unsigned int dev_major, dev_minor; /* 0 and 0 for "<none>:0" */
+	unsigned long long ino;
+	unsigned long long start, end; /* bytes start to end, both included */
+	bool to_eof; /* "EOF": end is the largest offset */
+};
+
+/* The lock lines of text (fdinfo or /proc/locks; other lines are
+ * skipped); *ret is malloc'd, NULL when there are none. -EINVAL for a lock
+ * line that does not parse. */
+int proc_parse_locks(const char *text, struct proc_lock **ret, size_t *ret_count);
+
 /* /proc/PID/timers: the POSIX timers of a process */
 struct proc_timer {
 	int id;

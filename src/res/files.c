@@ -11,7 +11,9 @@
  * order. A terminal, pipe or socket on descriptor 0, 1 or 2 whose kind
  * does not take it is external: restart connects the descriptor of the
  * same number of the restarting ckpt. Everything else is refused at
- * checkpoint, naming the descriptor and its kind.
+ * checkpoint, naming the descriptor and its kind. File locks, of the
+ * descriptions (flock, OFD) and of the processes (POSIX), are kept by
+ * fd_locks.c.
  *
  * At restart ckpt opens each description once (or the process itself
  * opens it, for kinds that name a process); the new processes inherit
@@ -281,6 +283,7 @@ static int collect_one(struct dump_ctx *ctx, struct ck_proc *p, int fd)
 	struct ck_file *f, *head;
 	const struct fd_ops *ops;
 	uint32_t at = 0;
+	bool first = false;
 	int err;
 
 	snprintf(link, sizeof(link), "/proc/%d/fd/%d", p->rec.pid, fd);
@@ -306,24 +309,22 @@ static int collect_one(struct dump_ctx *ctx, struct ck_proc *p, int fd)
 		err = external(p, &rec, &pr);
 		goto out;
 	}
-	if (pr.fi.has_locks) {
-		err = fd_refuse(&pr, target, "file locks are not supported");
-		goto out;
-	}
-	if (pr.fi.flags & O_ASYNC) {
-		err = fd_refuse(&pr, target, "O_ASYNC signal-driven I/O is not supported");
-		goto out;
-	}
 	head = (struct ck_file *)objhash_find(&ctx->img->objs, OBJ_FILE, pr.st.st_dev, pr.st.st_ino,
 					      is_head, NULL);
 	f = NULL;
 	if (head)
 		err = find_peer(head, p->rec.pid, fd, &f, &at);
 	if (!err && !f) {
+		first = true;
 		err = collect_new(ctx, &pr, ops, &f);
 		if (!err)
 			err = add_peer(head ? head : f, f, at);
 	}
+	if (!err && pr.fi.has_locks)
+		err = fd_locks_collect(ctx->img, &pr, f, first);
+	/* after the locks: a lease sets O_ASYNC, and is the better reason */
+	if (!err && pr.fi.flags & O_ASYNC)
+		err = fd_refuse(&pr, target, "O_ASYNC signal-driven I/O is not supported");
 	if (!err) {
 		rec.file_id = f->obj.id;
 		err = add_fd(p, &rec, f);
@@ -429,7 +430,7 @@ static int write_rec(struct img_writer *w, struct ck_image *img, struct ck_proc 
 		if (err)
 			return err;
 	}
-	return 0;
+	return fd_locks_write(w, p);
 }
 
 /* ---- image to model ---- */
@@ -482,6 +483,8 @@ static int read_rec(struct ck_image *img, struct ck_proc *p, struct ck_thread *t
 	for (size_t i = 0; fd_kinds[i]; i++)
 		if (fd_kinds[i]->obj_type == type)
 			return fd_kinds[i]->read_obj(img, data, len);
+	if (type == CKPT_REC_LOCKS)
+		return fd_locks_read(img, p, data, len);
 	if (type != CKPT_REC_FD)
 		return read_file(img, type, data, len);
 	err = res_check_len(type, len, sizeof(*r), 0);
@@ -501,6 +504,12 @@ static int read_rec(struct ck_image *img, struct ck_proc *p, struct ck_thread *t
 			return res_bad(type, "refers to an unknown file");
 	}
 	return add_fd(p, r, (struct ck_file *)obj);
+}
+
+static int validate(struct ck_image *img, struct ck_proc *p)
+{
+	(void)img;
+	return fd_locks_validate(p);
 }
 
 /* ---- restart ---- */
@@ -546,15 +555,18 @@ static int prepare(struct rst_ctx *ctx, struct ck_proc *p)
 		if (err)
 			return err;
 	}
-	return 0;
+	return fd_locks_prepare(p);
 }
 
 /* Each descriptor is a copy of the temporary one the process inherited,
- * or opened by the process itself. */
+ * or opened by the process itself; once the temporaries are closed, the
+ * process takes its POSIX locks (fd_locks.c). */
 static int plan(struct rst_ctx *ctx, struct ck_proc *p, struct blob_plan *bp, enum plan_phase phase)
 {
 	int err = 0;
 
+	if (phase == PLAN_FINAL)
+		return fd_locks_plan(p, bp);
 	if (phase != PLAN_SETUP)
 		return 0;
 	for (size_t i = 0; i < p->rst->ninstalls && !err; i++) {
@@ -617,13 +629,13 @@ static void show(struct show_ctx *s, struct ck_image *img, struct ck_proc *p)
 		show_obj_end(s);
 	}
 	show_list_end(s);
+	fd_locks_show(s, p);
 }
 
 /* every record of a descriptor kind (see files.h) */
 static const uint32_t types[] = {
-	CKPT_REC_FILE,	  CKPT_REC_FD,	     CKPT_REC_PIPE,  CKPT_REC_EVENTFD,
-	CKPT_REC_SIGNALFD, CKPT_REC_TIMERFD, CKPT_REC_EPOLL, CKPT_REC_INOTIFY,
-	0,
+	CKPT_REC_FILE,	  CKPT_REC_FD,	     CKPT_REC_PIPE,  CKPT_REC_EVENTFD, CKPT_REC_SIGNALFD,
+	CKPT_REC_TIMERFD, CKPT_REC_EPOLL, CKPT_REC_INOTIFY, CKPT_REC_LOCKS,	0,
 };
 
 const struct res_ops files_ops = {
@@ -633,6 +645,7 @@ const struct res_ops files_ops = {
 	.collect_done = collect_done,
 	.write = write_rec,
 	.read = read_rec,
+	.validate = validate,
 	.check = check,
 	.prepare = prepare,
 	.plan = plan,

@@ -96,4 +96,23 @@ struct ck_file *fd_file_of(const struct ck_proc *p, int fd);
  * opening needs another description open first. */
 int fd_open_file(struct rst_ctx *ctx, struct ck_proc *p, int fd, struct ck_file *f);
 
+/* File locks (fd_locks.c). Checkpoint: the locks descriptor pr shows,
+ * taken through f (first: f was just found, its own flock and OFD locks
+ * are kept from this descriptor); they join pr->p->locks, or a flock that
+ * pr->p took moves there from another process of img. */
+int fd_locks_collect(struct ck_image *img, const struct fd_probe *pr, struct ck_file *f,
+		     bool first);
+/* The process's LOCKS record, after its FD records (none without locks). */
+int fd_locks_write(struct img_writer *w, struct ck_proc *p);
+int fd_locks_read(struct ck_image *img, struct ck_proc *p, const void *data, uint32_t len);
+/* Every lock is taken through a description a descriptor of p reaches. */
+int fd_locks_validate(struct ck_proc *p);
+/* Restart, in ckpt, once p's descriptions are open: takes their flock and
+ * OFD locks, and checks nobody holds a lock in the way of p's POSIX ones. */
+int fd_locks_prepare(struct ck_proc *p);
+/* PLAN_FINAL, after the temporary descriptors are closed: p takes its
+ * POSIX locks, and takes over the flocks in its section. */
+int fd_locks_plan(struct ck_proc *p, struct blob_plan *bp);
+void fd_locks_show(struct show_ctx *s, struct ck_proc *p);
+
 #endif

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include "lib/scen.h"
@@ -124,4 +126,46 @@ uint64_t scen_pidns(void)
 	if (stat("/proc/self/ns/pid", &st))
 		scen_fail("cannot stat /proc/self/ns/pid: %m");
 	return (uint64_t)st.st_ino;
+}
+
+void scen_in_child(void (*fn)(void))
+{
+	pid_t child = fork();
+	int status;
+
+	CHECK_SYS(child);
+	if (!child) {
+		fn();
+		_exit(0);
+	}
+	CHECK_EQ(waitpid(child, &status, 0), child);
+	if (status)
+		scen_fail("a checking child failed (status 0x%x)", status);
+}
+
+int scen_count_locks(int fd, const char *kind, const char *type, pid_t pid)
+{
+	char line[256], k[16], m[16], t[16];
+	unsigned int maj, min;
+	unsigned long long ino;
+	struct stat st;
+	int n = 0;
+	FILE *f;
+
+	CHECK_SYS(fstat(fd, &st));
+	f = fopen("/proc/locks", "re");
+	if (!f)
+		scen_fail("cannot open /proc/locks: %m");
+	while (fgets(line, sizeof(line), f)) {
+		int id, holder;
+
+		if (sscanf(line, "%d: %15s %15s %15s %d %x:%x:%llu", &id, k, m, t, &holder, &maj,
+			   &min, &ino) != 8)
+			continue;
+		if (ino == st.st_ino && makedev(maj, min) == st.st_dev && !strcmp(k, kind) &&
+		    !strcmp(t, type) && (!pid || holder == pid))
+			n++;
+	}
+	fclose(f);
+	return n;
 }

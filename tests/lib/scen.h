@@ -44,6 +44,14 @@ uint64_t scen_now_ns(void);
  * a copy restarted with --pidns is in another one than the original. */
 uint64_t scen_pidns(void);
 
+/* Runs fn in a child process (another lock owner than the caller, say),
+ * which fails the caller's scenario if fn fails. */
+void scen_in_child(void (*fn)(void));
+/* How many locks /proc/locks lists on the file open at fd, of this kind
+ * ("POSIX", "OFDLCK", "FLOCK") and type ("READ", "WRITE"), in the name of
+ * pid (any when 0). */
+int scen_count_locks(int fd, const char *kind, const char *type, pid_t pid);
+
 #define CHECK(cond)                                                                                \
 	do {                                                                                       \
 		if (!(cond))                                                                       \

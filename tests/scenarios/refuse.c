@@ -3,7 +3,7 @@
  * argument says which. The checkpoint must be refused (the runner checks
  * exit status 3 and the message) and leave the process unharmed: after the
  * runner's SIGTERM the process checks that the resource still works (the
- * pipe still holds its data and passes more, the lock is still held, ...),
+ * pipe still holds its data and passes more, the lease is still held, ...),
  * that it is not left traced, and that its memory map is what it was before
  * the checkpoint (no scratch mapping left behind).
  *
@@ -24,6 +24,10 @@
  *   inotify_proc    an inotify at fd 3 watching a file of /proc, which
  *            cannot be opened by file handle
  *   lock     a POSIX write lock on a regular file at fd 3
+ *   lease    a read lease (F_SETLEASE) on a regular file at fd 3
+ *   lock_dir     an exclusive flock on a directory at fd 3
+ *   lock_orphan  a POSIX write lock on a regular file at fd 3, taken by a
+ *                process that shared the descriptor table and has exited
  *   deleted  a regular file at fd 3, unlinked
  *   memfd_huge   a memfd at fd 3 created with MFD_HUGETLB
  *   sysv_locked  a System V segment attached and locked (SHM_LOCK)
@@ -31,15 +35,18 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -289,34 +296,71 @@ static void inotify_proc_check(void)
 	CHECK_EQ(inotify_add_watch(3, "/proc/self/stat", IN_MODIFY | IN_MASK_ADD), 1);
 }
 
-/* lock */
+/* lease */
 
-static int lock_setup(void)
+static int lease_setup(void)
 {
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
-
-	CHECK_EQ(open("locked", O_RDWR | O_CREAT | O_CLOEXEC, 0644), 3);
-	CHECK_EQ(write(3, "data", 4), 4);
-	CHECK_SYS(fcntl(3, F_SETLK, &fl));
+	CHECK_EQ(open("leased", O_RDONLY | O_CREAT | O_CLOEXEC, 0644), 3);
+	CHECK_SYS(fcntl(3, F_SETLEASE, F_RDLCK));
 	return 0;
 }
 
-static void lock_check(void)
+static void lease_check(void)
+{
+	CHECK_EQ(fcntl(3, F_GETLEASE), F_RDLCK);
+}
+
+/* lock_dir */
+
+static int lock_dir_setup(void)
+{
+	CHECK_EQ(open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), 3);
+	CHECK_SYS(flock(3, LOCK_EX));
+	return 0;
+}
+
+static void lock_dir_check(void)
+{
+	int fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	CHECK_SYS(fd);
+	CHECK_EQ(flock(fd, LOCK_SH | LOCK_NB), -1);
+	CHECK_EQ(errno, EWOULDBLOCK);
+	close(fd);
+}
+
+/* lock_orphan */
+
+static int lock_orphan_setup(void)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	int status;
+	long child;
+
+	CHECK_EQ(open("locked", O_RDWR | O_CREAT | O_CLOEXEC, 0644), 3);
+	CHECK_EQ(write(3, "data", 4), 4);
+	/* a process sharing the descriptor table takes the lock and exits */
+	child = syscall(SYS_clone, CLONE_FILES | SIGCHLD, 0, 0, 0, 0);
+	CHECK_SYS(child);
+	if (!child)
+		_exit(fcntl(3, F_SETLK, &fl) ? 1 : 0);
+	CHECK_EQ(waitpid((pid_t)child, &status, 0), child);
+	CHECK_EQ(status, 0);
+	return 0;
+}
+
+static void lock_orphan_check(void)
 {
 	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
 	int fd = open("locked", O_RDWR | O_CLOEXEC);
 
-	/* an OFD lock query from another open file description sees our lock */
+	/* an OFD lock query from another open file description sees the lock */
 	CHECK_SYS(fd);
 	CHECK_SYS(fcntl(fd, F_OFD_GETLK, &fl));
 	if (fl.l_type != F_WRLCK)
 		scen_fail("the write lock is no longer held (F_OFD_GETLK says type %d)", fl.l_type);
-	CHECK_EQ(fl.l_pid, getpid());
 	CHECK_EQ(fl.l_start, 0);
 	CHECK_EQ(fl.l_len, 0);
-	fl = (struct flock){ .l_type = F_WRLCK, .l_whence = SEEK_SET };
-	CHECK_EQ(fcntl(fd, F_OFD_SETLK, &fl), -1);
-	CHECK(errno == EAGAIN || errno == EACCES);
 	close(fd);
 }
 
@@ -412,7 +456,9 @@ static const struct {
 	{ "epoll_replaced", epoll_replaced_setup, epoll_check },
 	{ "inotify_deleted", inotify_deleted_setup, inotify_deleted_check },
 	{ "inotify_proc", inotify_proc_setup, inotify_proc_check },
-	{ "lock", lock_setup, lock_check },
+	{ "lease", lease_setup, lease_check },
+	{ "lock_dir", lock_dir_setup, lock_dir_check },
+	{ "lock_orphan", lock_orphan_setup, lock_orphan_check },
 	{ "deleted", deleted_setup, deleted_check },
 	{ "memfd_huge", memfd_huge_setup, memfd_huge_check },
 	{ "sysv_locked", sysv_locked_setup, sysv_locked_check },
