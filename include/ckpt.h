@@ -12,6 +12,7 @@
  *   -EBADMSG     the image is damaged, truncated or not a ckpt image
  *   -EPROTONOSUPPORT  the image is of a newer format or another machine kind
  *   -EEXIST      restart: a PID the image needs is in use
+ *   -ESRCH       checkpoint: the process does not exist, or vanished
  *   -ECANCELED   ckpt_interrupt() was called
  */
 #ifndef CKPT_H

@@ -16,10 +16,23 @@
  *     (a zombie is recorded with its exit status, and needs no seizing).
  *
  * A thread that exits before it is seized is dropped; a process that exits
- * before any of its threads is seized becomes a zombie or disappears. A
- * tree that still changes after many passes is refused, and so are a
- * process waiting for its vfork child (it cannot be stopped) and one whose
- * main thread has exited while its other threads run.
+ * before any of its threads is seized becomes a zombie or, reaped already,
+ * disappears. A tree that still changes after many passes is refused, and
+ * so is a process whose main thread has exited while its other threads
+ * run, one traced by another tracer, and one with a pending SIGTRAP.
+ *
+ * Waiting for a stop: a thread stops at once, unless the kernel holds it
+ * uninterruptibly. A thread in vfork waits so until its child calls exec
+ * or exits: if ckpt holds that child frozen (or the kernel attached it to
+ * ckpt, CLONE_PTRACE), it is let go, to be seized afresh in a later pass.
+ * A thread that has not stopped after STOP_DEADLINE_MS of waiting for it
+ * alone (while nothing else is waited for: under load the clock only runs
+ * for a thread that is stuck) fails the freeze, naming it; so does
+ * ckpt_interrupt(). Thawing then lets it go once it stops.
+ *
+ * A process in a group stop (SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU) is frozen
+ * like any other (the kernel puts it back in its stop when it is let go)
+ * and flagged stopped in the image, with the signal that stopped it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -618,6 +631,8 @@ int freeze_tree(struct ck_image *img, pid_t root)
 		if (p->rec.flags & CKPT_PROC_ZOMBIE)
 			continue;
 		err = read_state(p);
+		if (err == -ENOENT || err == -ESRCH)
+			log_err("pid %d: vanished while frozen (killed?)", p->rec.pid);
 		if (!err)
 			err = check_pending_trap(p);
 		if (!err)
