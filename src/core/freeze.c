@@ -503,13 +503,16 @@ void freeze_let_go_started(const struct ck_image *img)
 static int check_root(pid_t root)
 {
 	struct proc_status st;
-	pid_t tgid, pid = getpid();
+	pid_t tgid = root, pid = getpid();
 	int err = proc_read_status(root, 0, &st);
 
-	if (err)
-		return err == -ENOENT ? -ESRCH : err;
-	tgid = st.tgid;
-	proc_status_release(&st);
+	/* a zombie main thread's status may not parse: read_state tells */
+	if (err == -ENOENT)
+		return -ESRCH;
+	if (!err) {
+		tgid = st.tgid;
+		proc_status_release(&st);
+	}
 	if (tgid != root) {
 		log_err("pid %d is a thread of process %d: give the process's pid", root, tgid);
 		return -EINVAL;
