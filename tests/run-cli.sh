@@ -2,7 +2,8 @@
 # run-cli.sh: the checkpoint command line, against live targets: options
 # after the PID, the PIDs ckpt must refuse with a clear reason (a thread ID,
 # PID 1, an ancestor of ckpt, a PID that does not exist) and their exit
-# statuses, and SIGINT during a checkpoint that waits for a vfork. One line
+# statuses, SIGINT during a checkpoint that waits for a vfork, and a vfork
+# child the kernel attached to ckpt while ckpt seized its parent. One line
 # per check, then "cli: N passed, N failed"; counts go to $RESULT_FILE.
 set -u
 BUILD=${BUILD:-build}
@@ -109,6 +110,27 @@ elif [ "$rst" != 0 ]; then
 	bad "sigint" "the tree was harmed (root status $rst): $(tail -n 3 "$DIR/vf/log")"
 else
 	ok "sigint"
+fi
+
+# a vfork child attached to ckpt as it is cloned (CLONE_PTRACE) while ckpt
+# has seized its parent: the parent waits for it, ckpt lets it go
+mkdir "$DIR/vp"
+(cd "$DIR/vp" && exec_clean "$SCEN/freeze" vfork-ptrace </dev/null >"$DIR/vp/log" 2>&1) &
+root=$!
+PIDS="$PIDS $root"
+for i in $(seq 1000); do [ -e "$DIR/vp/ready" ] && break; sleep 0.01; done
+CKPT_FAULT=freeze-seize-slow timeout 60 "$CKPT" checkpoint -o "$DIR/vp/img" "$root" \
+	2>"$DIR/err"
+st=$?
+kill -TERM "$root"
+wait "$root"
+rst=$?
+if [ "$st" != 0 ]; then
+	bad "vfork child attached" "checkpoint exited $st: $(tr '\n' ' ' <"$DIR/err")"
+elif [ "$rst" != 0 ]; then
+	bad "vfork child attached" "the tree was harmed (root status $rst): $(tail -n 3 "$DIR/vp/log")"
+else
+	ok "vfork child attached"
 fi
 
 for p in $PIDS; do kill -KILL "$p" 2>/dev/null; done

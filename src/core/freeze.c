@@ -45,6 +45,7 @@
 #include <unistd.h>
 #include "core/freeze.h"
 #include "res/res.h"
+#include "util/fault.h"
 #include "util/io.h"
 #include "util/log.h"
 
@@ -257,6 +258,10 @@ static int seize_thread(struct ck_image *img, struct ck_proc *p, pid_t tid)
 	n->rec.tid = tid;
 	n->trace->restarted_nr = -1;
 	err = remote_seize_start(&n->trace->rt, tid, REMOTE_TRACECLONE);
+	/* for tests: a window in which the thread, traced and not stopped yet,
+	 * may clone a child the kernel attaches to ckpt (CLONE_PTRACE) */
+	if (!err && fault_hit("freeze-seize-slow"))
+		usleep(200000);
 	if (!err)
 		err = await_stop(img, p, &n->trace->rt);
 	if (err && n->trace->rt.stopping) {

@@ -10,6 +10,11 @@
  *   vfork-parent  the same with CLONE_PARENT, and the child exits (9)
  *                 instead of calling exec: the child is the root's, which
  *                 reaps it, and ckpt may find it before x.
+ *   vfork-ptrace  the same as vfork, but the child exits (9) at once: x
+ *                 clones all the time, and one it clones while ckpt has
+ *                 seized it and not stopped it yet is attached to ckpt and
+ *                 stopped, while x waits for it (tests/run-cli.sh widens
+ *                 that window with CKPT_FAULT=freeze-seize-slow).
  *   exits         three spawners keep forking a child that forks a
  *                 grandchild; every one of them exits at once, and is
  *                 reaped by its parent.
@@ -109,11 +114,13 @@ static void check_untraced(pid_t pid)
 
 /* ---- vfork, vfork-parent ---- */
 
-static bool with_parent;
+static bool with_parent, at_once;
 
 static int vfork_child(void *arg)
 {
 	(void)arg;
+	if (at_once)
+		_exit(9);
 	usleep(150000);
 	if (with_parent)
 		_exit(9);
@@ -138,7 +145,7 @@ static __attribute__((noreturn)) void vfork_worker(void)
 			fail_shared("clone failed", errno);
 			_exit(1);
 		}
-		if (!with_parent && (waitpid(v, &status, 0) != v || status != 7 << 8))
+		if (!with_parent && (waitpid(v, &status, 0) != v || status != (at_once ? 9 : 7) << 8))
 			fail_shared("the vfork child ended wrong", status);
 		atomic_fetch_add(&sh->count[0], 1);
 	}
@@ -177,8 +184,6 @@ static void mode_vfork(void)
 			reap_others(x);
 		usleep(10000);
 	}
-	for (int k = 0; k < 1000 && atomic_load(&sh->count[0]) < 3; k++)
-		usleep(10000);
 	wait_growth(0, 3);
 	atomic_store(&sh->end, 1);
 	for (;;) {
@@ -361,8 +366,10 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "exit7"))
 		_exit(7);
 	scen_init();
-	if (!strcmp(mode, "vfork") || !strcmp(mode, "vfork-parent")) {
+	if (!strcmp(mode, "vfork") || !strcmp(mode, "vfork-parent") ||
+	    !strcmp(mode, "vfork-ptrace")) {
 		with_parent = !strcmp(mode, "vfork-parent");
+		at_once = !strcmp(mode, "vfork-ptrace");
 		mode_vfork();
 	} else if (!strcmp(mode, "exits")) {
 		mode_exits();
@@ -373,7 +380,8 @@ int main(int argc, char **argv)
 	} else if (!strcmp(mode, "traced")) {
 		mode_traced();
 	} else {
-		scen_fail("usage: freeze vfork|vfork-parent|exits|stopped STOP|TSTP|trap|traced");
+		scen_fail("usage: freeze vfork|vfork-parent|vfork-ptrace|exits|stopped STOP|TSTP|trap|"
+			  "traced");
 	}
 	scen_pass();
 }
