@@ -133,8 +133,10 @@ else
 	ok "vfork child attached"
 fi
 
-for p in $PIDS; do kill -KILL "$p" 2>/dev/null; done
-wait 2>/dev/null
+{
+	for p in $PIDS; do kill -KILL "$p"; done
+	wait
+} 2>/dev/null
 echo "cli: $pass passed, $fail failed"
 if [ "$fail" = 0 ]; then rm -rf "$DIR"; else echo "      (kept in $DIR)"; fi
 if [ -n "${RESULT_FILE:-}" ]; then echo "$pass $fail" >>"$RESULT_FILE"; fi

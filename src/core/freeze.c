@@ -170,7 +170,8 @@ static void let_go_vfork_child(struct ck_image *img, const struct ck_proc *p)
 	for (uint32_t i = 0; i < img->nprocs; i++) {
 		struct ck_proc *q = &img->procs[i];
 
-		if (q == p || !q->nthreads || (q->rec.ppid != p->rec.pid && q->rec.ppid != p->rec.ppid))
+		if (q == p || !q->nthreads ||
+		    (q->rec.ppid != p->rec.pid && q->rec.ppid != p->rec.ppid))
 			continue;
 		log_dbg("pid %d: waits in vfork: letting pid %d go until it calls exec or exits",
 			p->rec.pid, q->rec.pid);
@@ -605,7 +606,8 @@ int freeze_tree(struct ck_image *img, pid_t root)
 		bool changed = false;
 
 		for (size_t i = 0; i < img->nprocs && !err; i++) {
-			err = is_interrupted() ? -ECANCELED : seize_threads(img, &img->procs[i], &changed);
+			err = is_interrupted() ? -ECANCELED
+					       : seize_threads(img, &img->procs[i], &changed);
 			if (err == -ESRCH && i > 0) {
 				/* a descendant vanished: drop it, its children are
 				 * found again where they went */

@@ -145,7 +145,8 @@ static __attribute__((noreturn)) void vfork_worker(void)
 			fail_shared("clone failed", errno);
 			_exit(1);
 		}
-		if (!with_parent && (waitpid(v, &status, 0) != v || status != (at_once ? 9 : 7) << 8))
+		if (!with_parent &&
+		    (waitpid(v, &status, 0) != v || status != (at_once ? 9 : 7) << 8))
 			fail_shared("the vfork child ended wrong", status);
 		atomic_fetch_add(&sh->count[0], 1);
 	}
@@ -380,8 +381,9 @@ int main(int argc, char **argv)
 	} else if (!strcmp(mode, "traced")) {
 		mode_traced();
 	} else {
-		scen_fail("usage: freeze vfork|vfork-parent|vfork-ptrace|exits|stopped STOP|TSTP|trap|"
-			  "traced");
+		scen_fail(
+			"usage: freeze vfork|vfork-parent|vfork-ptrace|exits|stopped STOP|TSTP|trap|"
+			"traced");
 	}
 	scen_pass();
 }
