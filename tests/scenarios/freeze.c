@@ -15,9 +15,11 @@
  *                 seized it and not stopped it yet is attached to ckpt and
  *                 stopped, while x waits for it (tests/run-cli.sh widens
  *                 that window with CKPT_FAULT=freeze-seize-slow).
- *   exits         three spawners keep forking a child that forks a
+ *   exits         two spawners keep forking a child that forks a
  *                 grandchild; every one of them exits at once, and is
- *                 reaped by its parent.
+ *                 reaped by its parent. A third ignores SIGCHLD, so the
+ *                 children it keeps forking, which exit within 2 ms, are
+ *                 reaped by the kernel even while it is frozen.
  *   stopped SIG   child c, in a process group of its own, counts in shared
  *                 memory; the root stops it with SIG (STOP or TSTP). After
  *                 the checkpoint (and restart) c must still be stopped, not
@@ -202,8 +204,32 @@ static void mode_vfork(void)
 
 /* ---- exits ---- */
 
+/* Forks children that exit at once, reaped by the kernel. */
+static __attribute__((noreturn)) void autoreaped(int i)
+{
+	signal(SIGCHLD, SIG_IGN);
+	while (!atomic_load(&sh->end)) {
+		pid_t c = fork();
+
+		if (c < 0) {
+			fail_shared("fork failed", errno);
+			_exit(1);
+		}
+		if (c == 0) {
+			usleep(500 + (unsigned int)(atomic_load(&sh->count[i]) % 7) * 200);
+			_exit(0);
+		}
+		atomic_fetch_add(&sh->count[i], 1);
+		usleep(100);
+	}
+	/* no child is left to wait for: the kernel took them all */
+	_exit(wait(NULL) == -1 && errno == ECHILD ? 0 : 1);
+}
+
 static __attribute__((noreturn)) void spawner(int i)
 {
+	if (i == NSPAWNERS - 1)
+		autoreaped(i);
 	while (!atomic_load(&sh->end)) {
 		int status;
 		pid_t c = fork();
