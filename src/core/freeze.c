@@ -97,17 +97,20 @@ static bool waits_in_vfork(pid_t pid, pid_t tid)
 	return nr == SYS_vfork || nr == SYS_clone || nr == SYS_clone3;
 }
 
-/* Detaching fails (harmlessly) for a task ckpt does not trace. */
-static void let_go_unseized(const struct ck_proc *p, const pid_t *tids, size_t n)
+/* Detaching fails (harmlessly) for a task ckpt does not trace; a thread
+ * of p or a process of the tree ckpt seized stays. */
+static void let_go_unseized(const struct ck_image *img, const struct ck_proc *p, const pid_t *tids,
+			    size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (!has_thread(p, tids[i]))
+		if (!has_thread(p, tids[i]) && !model_find_proc(img, tids[i]))
 			ptrace(PTRACE_DETACH, tids[i], 0, 0);
 }
 
 /* The tasks thread t started while it was being seized, attached to ckpt
  * and waiting in their first stop, unless a listing took them since. */
-static void let_go_started_by(const struct ck_proc *p, const struct ck_thread *t)
+static void let_go_started_by(const struct ck_image *img, const struct ck_proc *p,
+			      const struct ck_thread *t)
 {
 	pid_t *tids;
 	size_t n;
@@ -115,21 +118,21 @@ static void let_go_started_by(const struct ck_proc *p, const struct ck_thread *t
 	if (!t->trace->rt.started_task)
 		return;
 	if (!proc_list_tasks(p->rec.pid, &tids, &n)) {
-		let_go_unseized(p, tids, n);
+		let_go_unseized(img, p, tids, n);
 		free(tids);
 	}
 	if (!proc_read_children(p->rec.pid, t->rec.tid, &tids, &n)) {
-		let_go_unseized(p, tids, n);
+		let_go_unseized(img, p, tids, n);
 		free(tids);
 	}
 }
 
 /* Lets every thread of a frozen process run again; the next pass seizes
  * it afresh (or finds it gone). */
-static void let_go_proc(struct ck_proc *q)
+static void let_go_proc(const struct ck_image *img, struct ck_proc *q)
 {
 	for (uint32_t t = 0; t < q->nthreads; t++) {
-		let_go_started_by(q, &q->threads[t]);
+		let_go_started_by(img, q, &q->threads[t]);
 		remote_release(&q->threads[t].trace->rt);
 		free(q->threads[t].trace);
 	}
@@ -175,7 +178,7 @@ static void let_go_vfork_child(struct ck_image *img, const struct ck_proc *p)
 			continue;
 		log_dbg("pid %d: waits in vfork: letting pid %d go until it calls exec or exits",
 			p->rec.pid, q->rec.pid);
-		let_go_proc(q);
+		let_go_proc(img, q);
 	}
 }
 
@@ -501,7 +504,7 @@ void freeze_let_go_started(const struct ck_image *img)
 {
 	for (uint32_t i = 0; i < img->nprocs; i++)
 		for (uint32_t t = 0; t < img->procs[i].nthreads; t++)
-			let_go_started_by(&img->procs[i], &img->procs[i].threads[t]);
+			let_go_started_by(img, &img->procs[i], &img->procs[i].threads[t]);
 }
 
 /* The root must be a process (not a thread of one), and not one whose
