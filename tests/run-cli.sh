@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run-cli.sh: the checkpoint command line, against live targets: options
 # after the PID, the PIDs ckpt must refuse with a clear reason (a thread ID,
-# PID 1, an ancestor of ckpt, a PID that does not exist) and their exit
+# PID 1, an ancestor of ckpt, a process traced from outside the tree, a PID
+# that does not exist) and their exit
 # statuses, SIGINT during a checkpoint that waits for a vfork, and a vfork
 # child the kernel attached to ckpt while ckpt seized its parent. One line
 # per check, then "cli: N passed, N failed"; counts go to $RESULT_FILE.
@@ -81,6 +82,24 @@ expect "thread id" 1 "pid $tid is a thread of process $py" checkpoint -o "$DIR/x
 
 expect "pid 1" 1 "pid 1: is the init of ckpt's pid namespace" checkpoint -o "$DIR/x" 1
 expect "an ancestor" 1 "pid $$: is an ancestor of ckpt" checkpoint -o "$DIR/x" $$
+# traced by a process outside the tree: refused, naming the tracer
+start /bin/sleep 100
+traced=$T
+for i in $(seq 100); do [ "$(readlink /proc/$traced/exe)" = /bin/sleep ] && break; sleep 0.01; done
+start /usr/bin/python3 -c 'import ctypes, sys, time
+if ctypes.CDLL(None, use_errno=True).ptrace(0x4206, int(sys.argv[1]), 0, 0):
+	sys.exit(1)
+open("traced", "w").close()
+time.sleep(100)' "$traced"
+tracer=$T
+for i in $(seq 300); do [ -e "$DIR/traced" ] && break; sleep 0.01; done
+expect "traced" 3 "pid $traced tid $traced: is traced by pid $tracer, outside the tree" \
+	checkpoint -o "$DIR/x" "$traced"
+{
+	kill -KILL "$tracer"
+	wait "$tracer"
+} 2>/dev/null
+
 gone=$sleeper
 kill -KILL "$gone"
 wait "$gone" 2>/dev/null
