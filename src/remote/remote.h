@@ -47,7 +47,8 @@ int remote_seize_start(struct remote_task *t, pid_t tid, unsigned int options);
  * takes) until it stops. Signals that arrive while it stops are delivered
  * as usual. -ESRCH if it exits; -ETIMEDOUT if it has not stopped yet (it
  * runs on, seized and stopping: wait again, or remote_release it);
- * -ECANCELED if ckpt_interrupt() was called meanwhile. */
+ * -ECANCELED if ckpt_interrupt() was called meanwhile. SIGCHLD is blocked
+ * while it waits, and the SIGCHLDs that come are taken. */
 int remote_seize_wait(struct remote_task *t, int timeout_ms);
 /* Attach to a task that is stopped with a pending SIGTRAP of its own (the
  * restorer blob's int3) right after PTRACE_SEIZE. */
