@@ -418,14 +418,16 @@ static void drop_proc(struct ck_image *img, size_t i)
 	model_drop_proc(img, (uint32_t)i);
 }
 
-/* A zombie its parent's other threads reaped while the first ones were
- * being frozen is gone: a pass no longer finds it. */
-static void drop_reaped(struct ck_image *img, unsigned int pass, bool *changed)
+/* A process a pass no longer finds has left the tree: a zombie its
+ * parent's other threads reaped while the first ones were being frozen,
+ * or a child of a process let go for a vfork, which then exited: the
+ * child went to a reaper outside the tree. It is let go and dropped. */
+static void drop_unseen(struct ck_image *img, unsigned int pass, bool *changed)
 {
 	for (size_t i = 1; i < img->nprocs; i++) {
-		if (!(img->procs[i].rec.flags & CKPT_PROC_ZOMBIE) ||
-		    img->procs[i].live->seen_pass == pass)
+		if (img->procs[i].live->seen_pass == pass)
 			continue;
+		let_go_proc(img, &img->procs[i]);
 		drop_proc(img, i--);
 		*changed = true;
 	}
@@ -622,7 +624,7 @@ int freeze_tree(struct ck_image *img, pid_t root)
 				err = add_children(img, i, (unsigned int)pass + 1, &changed);
 		}
 		if (!err)
-			drop_reaped(img, (unsigned int)pass + 1, &changed);
+			drop_unseen(img, (unsigned int)pass + 1, &changed);
 		if (!changed)
 			break;
 	}
