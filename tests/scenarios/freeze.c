@@ -55,6 +55,14 @@ struct shared {
 };
 
 static struct shared *sh;
+static pid_t root_pid;
+
+/* Whether the work goes on: not once the root says so, nor once the root is
+ * gone (the test failed). */
+static bool going_on(void)
+{
+	return !atomic_load(&sh->end) && getppid() == root_pid;
+}
 
 static void fail_shared(const char *what, int status)
 {
@@ -139,7 +147,7 @@ static __attribute__((noreturn)) void vfork_worker(void)
 		_exit(1);
 	if (with_parent)
 		flags |= CLONE_PARENT;
-	while (!atomic_load(&sh->end)) {
+	while (going_on()) {
 		int status;
 		pid_t v = clone(vfork_child, stack + STACK_SIZE, flags, NULL);
 
@@ -208,7 +216,7 @@ static void mode_vfork(void)
 static __attribute__((noreturn)) void autoreaped(int i)
 {
 	signal(SIGCHLD, SIG_IGN);
-	while (!atomic_load(&sh->end)) {
+	while (going_on()) {
 		pid_t c = fork();
 
 		if (c < 0) {
@@ -230,7 +238,7 @@ static __attribute__((noreturn)) void spawner(int i)
 {
 	if (i == NSPAWNERS - 1)
 		autoreaped(i);
-	while (!atomic_load(&sh->end)) {
+	while (going_on()) {
 		int status;
 		pid_t c = fork();
 
@@ -299,7 +307,7 @@ static void mode_stopped(const char *name)
 		if (setpgid(0, 0))
 			_exit(1);
 		pgid = getpgid(0);
-		while (!atomic_load(&sh->end)) {
+		while (going_on()) {
 			atomic_fetch_add(&sh->count[0], 1);
 			usleep(1000);
 		}
@@ -393,6 +401,7 @@ int main(int argc, char **argv)
 	if (!strcmp(mode, "exit7"))
 		_exit(7);
 	scen_init();
+	root_pid = getpid();
 	if (!strcmp(mode, "vfork") || !strcmp(mode, "vfork-parent") ||
 	    !strcmp(mode, "vfork-ptrace")) {
 		with_parent = !strcmp(mode, "vfork-parent");
