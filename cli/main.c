@@ -24,6 +24,7 @@ enum exit_code {
 	EXIT_REFUSED = 3,
 	EXIT_BAD_IMAGE = 4,
 	EXIT_PID_IN_USE = 5,
+	EXIT_NO_PROCESS = 6,
 };
 
 static const char *prog = "ckpt";
@@ -45,9 +46,12 @@ static const char usage_main[] =
 	"  --version       print the version\n"
 	"  -h, --help      this help; 'ckpt COMMAND --help' for a command\n"
 	"\n"
+	"Options may come before or after the PID or FILE.\n"
+	"\n"
 	"exit status: 0 success, 1 failure, 2 usage error, 3 the process holds\n"
 	"something ckpt does not support, 4 the image is damaged or foreign,\n"
-	"5 a PID or thread ID the image needs is in use. See ckpt(1).\n";
+	"5 a PID or thread ID the image needs is in use, 6 no such process\n"
+	"(checkpoint). See ckpt(1).\n";
 
 static const char usage_checkpoint[] =
 	"usage: ckpt checkpoint [--kill] [-o FILE|-] PID\n"
@@ -120,6 +124,8 @@ static int exit_code_of(int err)
 		return EXIT_BAD_IMAGE;
 	case EEXIST:
 		return EXIT_PID_IN_USE;
+	case ESRCH:
+		return EXIT_NO_PROCESS;
 	}
 	return EXIT_FAIL;
 }
@@ -180,7 +186,7 @@ static int cmd_checkpoint(int argc, char **argv)
 	pid_t pid;
 	int c, fd, err;
 
-	while ((c = getopt_long(argc, argv, "+o:kh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:kh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			out = optarg;
@@ -303,7 +309,7 @@ static int cmd_restart(int argc, char **argv)
 	pid_t pid, child;
 	int c, fd, err;
 
-	while ((c = getopt_long(argc, argv, "+p:wnh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:wnh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			pidfile = optarg;
@@ -353,7 +359,7 @@ static int cmd_show(int argc, char **argv)
 	unsigned int flags = 0;
 	int c, fd, err;
 
-	while ((c = getopt_long(argc, argv, "+jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			flags |= CKPT_SHOW_JSON;
@@ -424,7 +430,7 @@ int main(int argc, char **argv)
 			optind++;
 			argc -= optind - 1;
 			argv += optind - 1;
-			optind = 1;
+			optind = 0; /* a fresh scan, options and operands in any order */
 			return cmds[i].fn(argc, argv);
 		}
 	}

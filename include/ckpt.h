@@ -12,6 +12,7 @@
  *   -EBADMSG     the image is damaged, truncated or not a ckpt image
  *   -EPROTONOSUPPORT  the image is of a newer format or another machine kind
  *   -EEXIST      restart: a PID the image needs is in use
+ *   -ESRCH       checkpoint: the process does not exist, or vanished
  *   -ECANCELED   ckpt_interrupt() was called
  */
 #ifndef CKPT_H
@@ -40,7 +41,9 @@ void ckpt_set_log(void (*fn)(enum ckpt_log_level level, const char *msg, void *d
 /* Write an image of the process tree rooted at pid to out_fd. The tree is
  * frozen while its state is captured and then resumed exactly as it was,
  * or killed with CKPT_CHECKPOINT_KILL. out_fd is written strictly
- * sequentially (a pipe works). */
+ * sequentially (a pipe works). While it waits for the tree to stop, the
+ * calling thread has SIGCHLD blocked, and takes the SIGCHLDs that come
+ * meanwhile (the kernel sends one to the tracer at every stop). */
 int ckpt_checkpoint(pid_t pid, int out_fd, unsigned int flags);
 
 /* Restart in a new PID namespace: see ckpt_restart_pidns(). */

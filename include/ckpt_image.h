@@ -121,7 +121,8 @@ _Static_assert(sizeof(struct ckpt_rec_trailer) == 24, "trailer size");
 /* CKPT_REC_PROC */
 #define CKPT_PROC_ROOT (1U << 0)
 #define CKPT_PROC_ZOMBIE (1U << 1) /* exited, not yet reaped: no section, no threads */
-#define CKPT_PROC_FLAGS_ALL ((1U << 2) - 1)
+#define CKPT_PROC_STOPPED (1U << 2) /* in a group stop (SIGSTOP, SIGTSTP...) */
+#define CKPT_PROC_FLAGS_ALL ((1U << 3) - 1)
 
 struct ckpt_rec_proc {
 	int32_t pid;
@@ -130,7 +131,7 @@ struct ckpt_rec_proc {
 	int32_t sid;
 	uint32_t nthreads;
 	uint32_t flags;
-	int32_t exit_status; /* zombies: the status wait(2) will report */
+	int32_t exit_status; /* zombies, stopped: the status wait(2) reports */
 	int32_t parent_tid; /* the thread of its parent that forked it; 0: the main one */
 };
 _Static_assert(sizeof(struct ckpt_rec_proc) == 32, "proc size");

@@ -17,6 +17,7 @@ for t in "$BUILD"/tests/unit/*; do
 done
 # a subreaper reaps what killed trees leave behind
 "$BUILD"/tests/subreaper tests/run-scenarios.sh
+"$BUILD"/tests/subreaper tests/run-cli.sh
 tests/run-fuzz.sh
 
 read -r passed failed < <(awk '{ p += $1; f += $2 } END { print p + 0, f + 0 }' "$RESULT_FILE")

@@ -2,7 +2,8 @@
  * checkpoint.c: ckpt_checkpoint(), the checkpoint sequence.
  *
  *  1. Discover and freeze: seize every thread of the target with ptrace and
- *     interrupt it. Refuse what cannot be restarted (see tree_refuse).
+ *     interrupt it (core/freeze.c: every wait for a stop has a deadline).
+ *     Refuse what cannot be restarted (see tree_refuse).
  *  2. Inspect: read /proc, find a syscall instruction in the target, map a
  *     scratch page in it for remote syscall results.
  *  3. Collect: every resource fills its part of the model (res_table
@@ -18,6 +19,8 @@
  *
  * Any failure before step 8 goes straight to thawing: the target runs on
  * as before, and the partial output has no trailer, so no restart accepts it.
+ * So does ckpt_interrupt() (SIGINT, SIGTERM to the ckpt command): the waits
+ * of the freeze end at once, and the steps after it do not begin.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -450,24 +453,35 @@ static void release_live(struct ck_proc *p)
 	p->live = NULL;
 }
 
-/* Lets every thread go exactly as it was. */
+/* Lets every thread go exactly as it was: the stopped ones first, then
+ * any that never stopped (one waiting in vfork for a child just let go). */
 static int thaw(struct ck_image *img)
 {
 	int ret = 0;
 
 	freeze_let_go_started(img);
-	for (uint32_t i = 0; i < img->nprocs; i++) {
-		struct ck_proc *p = &img->procs[i];
+	for (int round = 0; round < 2; round++) {
+		for (uint32_t i = 0; i < img->nprocs; i++) {
+			struct ck_proc *p = &img->procs[i];
 
-		if (p->live && p->live->scratch && p->threads[0].trace->rt.seized)
-			unmap_scratch(p);
-		for (uint32_t t = 0; t < p->nthreads; t++) {
-			int err = remote_release(&p->threads[t].trace->rt);
+			if (!round && p->live && p->live->scratch && p->threads[0].trace->rt.seized)
+				unmap_scratch(p);
+			for (uint32_t t = 0; t < p->nthreads; t++) {
+				struct remote_task *rt = &p->threads[t].trace->rt;
+				int err;
 
-			if (err && err != -ESRCH) {
-				log_err("pid %d tid %d: cannot resume it: %s", p->rec.pid,
-					p->threads[t].trace->rt.tid, strerror(-err));
-				ret = err;
+				if (rt->stopping != (round == 1))
+					continue;
+				err = remote_release(rt);
+				if (err == -ETIMEDOUT)
+					log_err("pid %d tid %d: never stopped: it stays attached to ckpt "
+						"until ckpt exits",
+						p->rec.pid, rt->tid);
+				else if (err && err != -ESRCH)
+					log_err("pid %d tid %d: cannot resume it: %s", p->rec.pid,
+						rt->tid, strerror(-err));
+				if (err && err != -ESRCH)
+					ret = err;
 			}
 		}
 	}
@@ -555,8 +569,12 @@ int ckpt_checkpoint(pid_t pid, int out_fd, unsigned int flags)
 	err = freeze(&img, pid);
 	if (!err && fault_hit("checkpoint-freeze"))
 		err = -EIO;
+	if (!err && is_interrupted())
+		err = -ECANCELED;
 	if (!err)
 		err = collect(&ctx);
+	if (!err && is_interrupted())
+		err = -ECANCELED;
 	if (!err)
 		err = write_image(&ctx, out_fd);
 	if (!err && (flags & CKPT_CHECKPOINT_KILL)) {

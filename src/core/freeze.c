@@ -16,25 +16,43 @@
  *     (a zombie is recorded with its exit status, and needs no seizing).
  *
  * A thread that exits before it is seized is dropped; a process that exits
- * before any of its threads is seized becomes a zombie or disappears. A
- * tree that still changes after many passes is refused, and so are a
- * process waiting for its vfork child (it cannot be stopped) and one whose
- * main thread has exited while its other threads run.
+ * before any of its threads is seized becomes a zombie or, reaped already,
+ * disappears. A tree that still changes after many passes is refused, and
+ * so is a process whose main thread has exited while its other threads
+ * run, one traced by another tracer, and one with a pending SIGTRAP.
+ *
+ * Waiting for a stop: a thread stops at once, unless the kernel holds it
+ * uninterruptibly. A thread in vfork waits so until its child calls exec
+ * or exits: if ckpt holds that child frozen (or the kernel attached it to
+ * ckpt, CLONE_PTRACE), it is let go, to be seized afresh in a later pass.
+ * A thread that has not stopped after STOP_DEADLINE_MS of waiting for it
+ * alone (while nothing else is waited for: under load the clock only runs
+ * for a thread that is stuck) fails the freeze, naming it; so does
+ * ckpt_interrupt(). Thawing then lets it go once it stops.
+ *
+ * A process in a group stop (SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU) is frozen
+ * like any other (the kernel puts it back in its stop when it is let go)
+ * and flagged stopped in the image, with the signal that stopped it.
  */
 #include <errno.h>
-#include <linux/kcmp.h>
 #include <stdio.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "core/freeze.h"
 #include "res/res.h"
+#include "util/fault.h"
 #include "util/io.h"
 #include "util/log.h"
 
 #define MAX_PASSES 64
+#define STOP_SLICE_MS 100 /* how often a thread slow to stop is looked at */
+#define STOP_DEADLINE_MS 10000
+#define VFORK_WHY ", in vfork: its child has neither called exec nor exited"
 
 static struct ck_proc *add_proc(struct ck_image *img, pid_t pid)
 {
@@ -59,42 +77,176 @@ static bool has_thread(const struct ck_proc *p, pid_t tid)
 }
 
 /*
- * A thread in vfork (or clone with CLONE_VFORK) waits for its child to
- * call exec or exit, and the wait cannot be interrupted: seizing it would
- * block ckpt until the child is done. A thread blocked in a cloning call
- * with a child that shares its memory is in that wait.
+ * A thread in vfork (or clone with CLONE_VFORK) waits in the kernel,
+ * uninterruptibly, for its child to call exec or exit: it stops only
+ * then. It sleeps (state D) in a cloning call.
  */
-static int check_vfork(struct ck_proc *p, pid_t tid)
+static bool waits_in_vfork(pid_t pid, pid_t tid)
 {
+	struct proc_stat st;
 	char path[64], *text;
 	long nr;
-	pid_t *kids;
-	size_t n;
-	int err;
 
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", p->rec.pid, tid);
+	if (proc_read_stat(pid, tid, &st) || st.state != 'D')
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", pid, tid);
 	if (io_slurp(path, &text, NULL))
-		return 0;
+		return false;
 	nr = strtol(text, NULL, 10);
 	free(text);
-	if (nr != SYS_vfork && nr != SYS_clone && nr != SYS_clone3)
-		return 0;
-	err = proc_read_children(p->rec.pid, tid, &kids, &n);
-	if (err)
-		return err == -ENOENT ? 0 : err;
-	for (size_t i = 0; i < n && !err; i++) {
-		if (syscall(SYS_kcmp, p->rec.pid, kids[i], KCMP_VM, 0, 0) != 0)
-			continue;
-		log_err("pid %d: waits in vfork for its child %d, which shares its memory until it "
-			"calls exec or exits: not supported",
-			p->rec.pid, kids[i]);
-		err = -EOPNOTSUPP;
+	return nr == SYS_vfork || nr == SYS_clone || nr == SYS_clone3;
+}
+
+/* Detaching fails (harmlessly) for a task ckpt does not trace; a thread
+ * of p or a process of the tree ckpt seized stays. */
+static void let_go_unseized(const struct ck_image *img, const struct ck_proc *p, const pid_t *tids,
+			    size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!has_thread(p, tids[i]) && !model_find_proc(img, tids[i]))
+			ptrace(PTRACE_DETACH, tids[i], 0, 0);
+}
+
+/* The tasks thread t started while it was being seized, attached to ckpt
+ * and waiting in their first stop, unless a listing took them since. */
+static void let_go_started_by(const struct ck_image *img, const struct ck_proc *p,
+			      const struct ck_thread *t)
+{
+	pid_t *tids;
+	size_t n;
+
+	if (!t->trace->rt.started_task)
+		return;
+	if (!proc_list_tasks(p->rec.pid, &tids, &n)) {
+		let_go_unseized(img, p, tids, n);
+		free(tids);
 	}
-	free(kids);
+	if (!proc_read_children(p->rec.pid, t->rec.tid, &tids, &n)) {
+		let_go_unseized(img, p, tids, n);
+		free(tids);
+	}
+}
+
+/* Lets every thread of a frozen process run again; the next pass seizes
+ * it afresh (or finds it gone). */
+static void let_go_proc(const struct ck_image *img, struct ck_proc *q)
+{
+	for (uint32_t t = 0; t < q->nthreads; t++) {
+		let_go_started_by(img, q, &q->threads[t]);
+		remote_release(&q->threads[t].trace->rt);
+		free(q->threads[t].trace);
+	}
+	free(q->threads);
+	q->threads = NULL;
+	q->nthreads = 0;
+	q->live->all_seized = false;
+}
+
+/* Lets go the children of process pid that ckpt traces without having
+ * them in the tree yet: attached by the kernel (CLONE_PTRACE) as they
+ * were cloned, and waiting in their first stop. */
+static void let_go_attached_children(const struct ck_image *img, pid_t pid)
+{
+	pid_t *tids, *kids;
+	size_t n, nkids;
+
+	if (proc_list_tasks(pid, &tids, &n))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		if (proc_read_children(pid, tids[i], &kids, &nkids))
+			continue;
+		for (size_t k = 0; k < nkids; k++)
+			if (!model_find_proc(img, kids[k]))
+				ptrace(PTRACE_DETACH, kids[k], 0, 0);
+		free(kids);
+	}
+	free(tids);
+}
+
+/* The child a vfork of p waits for is p's (or, with CLONE_PARENT, its
+ * parent's): any of them ckpt holds frozen is let go, to reach its exec
+ * or exit. */
+static void let_go_vfork_child(struct ck_image *img, const struct ck_proc *p)
+{
+	let_go_attached_children(img, p->rec.pid);
+	let_go_attached_children(img, p->rec.ppid);
+	for (uint32_t i = 0; i < img->nprocs; i++) {
+		struct ck_proc *q = &img->procs[i];
+
+		if (q == p || !q->nthreads ||
+		    (q->rec.ppid != p->rec.pid && q->rec.ppid != p->rec.ppid))
+			continue;
+		log_dbg("pid %d: waits in vfork: letting pid %d go until it calls exec or exits",
+			p->rec.pid, q->rec.pid);
+		let_go_proc(img, q);
+	}
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Waits until the seized thread stops: a thread in vfork once its child,
+ * let go, has called exec or exited; anything else at once, or after an
+ * uninterruptible sleep. One that has not stopped after STOP_DEADLINE_MS
+ * (while nothing else moves: ckpt waits for this thread alone) fails the
+ * freeze. */
+static int await_stop(struct ck_image *img, struct ck_proc *p, struct remote_task *rt)
+{
+	uint64_t deadline = now_ms() + STOP_DEADLINE_MS;
+	struct proc_stat st;
+	bool vfork = false;
+	int err;
+
+	while ((err = remote_seize_wait(rt, STOP_SLICE_MS)) == -ETIMEDOUT) {
+		if (waits_in_vfork(p->rec.pid, rt->tid)) {
+			vfork = true;
+			let_go_vfork_child(img, p);
+		}
+		if (now_ms() < deadline)
+			continue;
+		if (proc_read_stat(p->rec.pid, rt->tid, &st))
+			st.state = '?';
+		if (rt->tid == p->rec.pid)
+			log_err("pid %d: did not stop within %d s (state %c%s)", p->rec.pid,
+				STOP_DEADLINE_MS / 1000, st.state, vfork ? VFORK_WHY : "");
+		else
+			log_err("pid %d tid %d: did not stop within %d s (state %c%s)", p->rec.pid,
+				rt->tid, STOP_DEADLINE_MS / 1000, st.state, vfork ? VFORK_WHY : "");
+		/* a vfork that never ends is a state ckpt cannot take */
+		err = vfork ? -EOPNOTSUPP : -ETIMEDOUT;
+		break;
+	}
 	return err;
 }
 
-static int seize_thread(struct ck_proc *p, pid_t tid)
+/* A thread ckpt cannot seize: traced by someone else, or a zombie. */
+static int check_traced(struct ck_image *img, struct ck_proc *p, pid_t tid)
+{
+	struct proc_status st;
+	pid_t tracer;
+
+	if (proc_read_status(p->rec.pid, tid, &st))
+		return 0;
+	tracer = st.tracer;
+	proc_status_release(&st);
+	if (!tracer || tracer == getpid())
+		return 0;
+	if (model_find_proc(img, tracer))
+		log_err("pid %d tid %d: is traced by pid %d of the tree (ptrace): not supported",
+			p->rec.pid, tid, tracer);
+	else
+		log_err("pid %d tid %d: is traced by pid %d, outside the tree (a debugger?): "
+			"not supported",
+			p->rec.pid, tid, tracer);
+	return -EOPNOTSUPP;
+}
+
+static int seize_thread(struct ck_image *img, struct ck_proc *p, pid_t tid)
 {
 	struct ck_thread *n = realloc(p->threads, (p->nthreads + 1) * sizeof(*n));
 	int err;
@@ -109,9 +261,18 @@ static int seize_thread(struct ck_proc *p, pid_t tid)
 		return -ENOMEM;
 	n->rec.tid = tid;
 	n->trace->restarted_nr = -1;
-	err = check_vfork(p, tid);
+	err = remote_seize_start(&n->trace->rt, tid, REMOTE_TRACECLONE);
+	/* for tests: a window in which the thread, traced and not stopped yet,
+	 * may clone a child the kernel attaches to ckpt (CLONE_PTRACE) */
+	if (!err && fault_hit("freeze-seize-slow"))
+		usleep(200000);
 	if (!err)
-		err = remote_seize(&n->trace->rt, tid, REMOTE_TRACECLONE);
+		err = await_stop(img, p, &n->trace->rt);
+	if (err && n->trace->rt.stopping) {
+		/* still on its way to the stop: thawing lets it go after the rest */
+		p->nthreads++;
+		return err;
+	}
 	if (err && n->trace->rt.seized)
 		remote_release(&n->trace->rt);
 	if (err) {
@@ -120,11 +281,6 @@ static int seize_thread(struct ck_proc *p, pid_t tid)
 		return err;
 	}
 	p->nthreads++;
-	if (n->trace->rt.group_stopped) {
-		log_err("pid %d: is stopped by job control (resume it first): not supported",
-			p->rec.pid);
-		return -EOPNOTSUPP;
-	}
 	return 0;
 }
 
@@ -179,7 +335,7 @@ static int read_state(struct ck_proc *p)
  * newest first (the one least likely to have handed over to a successor
  * yet). *again when the listing was out of date: a thread vanished, or the
  * kernel counts more than were seized. */
-static int seize_listed(struct ck_proc *p, bool *changed, bool *again)
+static int seize_listed(struct ck_image *img, struct ck_proc *p, bool *changed, bool *again)
 {
 	struct proc_stat st;
 	pid_t *tids;
@@ -193,7 +349,9 @@ static int seize_listed(struct ck_proc *p, bool *changed, bool *again)
 	for (size_t i = n; i-- > 0 && !err;) {
 		if (has_thread(p, tids[i]))
 			continue;
-		err = seize_thread(p, tids[i]);
+		err = seize_thread(img, p, tids[i]);
+		if (err == -EPERM && check_traced(img, p, tids[i]))
+			err = -EOPNOTSUPP;
 		if (err == -ESRCH || err == -EPERM) {
 			/* gone, or a zombie thread: looked at again below. A
 			 * thread may start another on its way out (a zombie
@@ -220,7 +378,7 @@ static int seize_listed(struct ck_proc *p, bool *changed, bool *again)
  * are chased at once: every seized thread is attached with
  * PTRACE_O_TRACECLONE, so a relay stops at the first thread seized before
  * it started the next. */
-static int seize_threads(struct ck_proc *p, bool *changed)
+static int seize_threads(struct ck_image *img, struct ck_proc *p, bool *changed)
 {
 	int err = 0;
 
@@ -229,10 +387,13 @@ static int seize_threads(struct ck_proc *p, bool *changed)
 	for (int round = 0; round < MAX_PASSES && !err; round++) {
 		bool again = false;
 
-		err = seize_listed(p, changed, &again);
+		err = seize_listed(img, p, changed, &again);
 		if (!err && !p->nthreads) {
-			/* no thread could be seized: it exited meanwhile */
+			/* no thread could be seized: it exited meanwhile (and
+			 * may be reaped already) */
 			err = read_state(p);
+			if (err == -ENOENT)
+				err = -ESRCH;
 			if (!err && !(p->rec.flags & CKPT_PROC_ZOMBIE))
 				err = -ESRCH;
 			*changed = true;
@@ -257,14 +418,16 @@ static void drop_proc(struct ck_image *img, size_t i)
 	model_drop_proc(img, (uint32_t)i);
 }
 
-/* A zombie its parent's other threads reaped while the first ones were
- * being frozen is gone: a pass no longer finds it. */
-static void drop_reaped(struct ck_image *img, unsigned int pass, bool *changed)
+/* A process a pass no longer finds has left the tree: a zombie its
+ * parent's other threads reaped while the first ones were being frozen,
+ * or a child of a process let go for a vfork, which then exited: the
+ * child went to a reaper outside the tree. It is let go and dropped. */
+static void drop_unseen(struct ck_image *img, unsigned int pass, bool *changed)
 {
 	for (size_t i = 1; i < img->nprocs; i++) {
-		if (!(img->procs[i].rec.flags & CKPT_PROC_ZOMBIE) ||
-		    img->procs[i].live->seen_pass == pass)
+		if (img->procs[i].live->seen_pass == pass)
 			continue;
+		let_go_proc(img, &img->procs[i]);
 		drop_proc(img, i--);
 		*changed = true;
 	}
@@ -339,34 +502,87 @@ static int main_thread_first(struct ck_proc *p)
 	return -EOPNOTSUPP;
 }
 
-/* Detaching fails (harmlessly) for a task ckpt does not trace. */
-static void let_go_unseized(const struct ck_proc *p, const pid_t *tids, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!has_thread(p, tids[i]))
-			ptrace(PTRACE_DETACH, tids[i], 0, 0);
-}
-
 void freeze_let_go_started(const struct ck_image *img)
 {
-	for (uint32_t i = 0; i < img->nprocs; i++) {
-		const struct ck_proc *p = &img->procs[i];
+	for (uint32_t i = 0; i < img->nprocs; i++)
+		for (uint32_t t = 0; t < img->procs[i].nthreads; t++)
+			let_go_started_by(img, &img->procs[i], &img->procs[i].threads[t]);
+}
 
-		for (uint32_t t = 0; t < p->nthreads; t++) {
-			pid_t *tids;
-			size_t n;
+/* The root must be a process (not a thread of one), and not one whose
+ * tree holds ckpt itself: ckpt would wait for its own stop. */
+static int check_root(pid_t root)
+{
+	struct proc_status st;
+	pid_t tgid = root, pid = getpid();
+	int err = proc_read_status(root, 0, &st);
 
-			if (!p->threads[t].trace->rt.started_task)
-				continue;
-			if (!proc_list_tasks(p->rec.pid, &tids, &n)) {
-				let_go_unseized(p, tids, n);
-				free(tids);
-			}
-			if (!proc_read_children(p->rec.pid, p->threads[t].rec.tid, &tids, &n)) {
-				let_go_unseized(p, tids, n);
-				free(tids);
-			}
+	/* a zombie main thread's status may not parse: read_state tells */
+	if (err == -ENOENT)
+		return -ESRCH;
+	if (!err) {
+		tgid = st.tgid;
+		proc_status_release(&st);
+	}
+	if (tgid != root) {
+		log_err("pid %d is a thread of process %d: give the process's pid", root, tgid);
+		return -EINVAL;
+	}
+	for (int depth = 0; pid > 0 && depth < 4096; depth++) {
+		struct proc_stat ps;
+
+		if (pid == root && root == 1) {
+			log_err("pid 1: is the init of ckpt's pid namespace: its tree holds every "
+				"process, ckpt included");
+			return -EINVAL;
 		}
+		if (pid == root) {
+			log_err("pid %d: is an ancestor of ckpt: ckpt runs inside the tree it would "
+				"freeze",
+				root);
+			return -EINVAL;
+		}
+		if (proc_read_stat(pid, 0, &ps))
+			break;
+		pid = ps.ppid;
+	}
+	return 0;
+}
+
+/* A pending SIGTRAP would be taken at restart for one of the restorer's
+ * own breakpoint traps, and lost. */
+static int check_pending_trap(const struct ck_proc *p)
+{
+	for (uint32_t t = 0; t < p->nthreads; t++) {
+		struct proc_status st;
+		uint64_t pending;
+
+		if (proc_read_status(p->rec.pid, p->threads[t].rec.tid, &st))
+			continue;
+		pending = st.sigpnd | st.shdpnd;
+		proc_status_release(&st);
+		if (!(pending & (1ULL << (SIGTRAP - 1))))
+			continue;
+		log_err("pid %d tid %d: has a pending SIGTRAP (a breakpoint trap, or one sent): "
+			"not supported",
+			p->rec.pid, p->threads[t].rec.tid);
+		return -EOPNOTSUPP;
+	}
+	return 0;
+}
+
+/* A process in a group stop (SIGSTOP, SIGTSTP...) comes back stopped: the
+ * image records the wait status its stop has. */
+static void note_stopped(struct ck_proc *p)
+{
+	for (uint32_t t = 0; t < p->nthreads; t++) {
+		const struct remote_task *rt = &p->threads[t].trace->rt;
+
+		if (!rt->group_stopped)
+			continue;
+		p->rec.flags |= CKPT_PROC_STOPPED;
+		p->rec.exit_status = rt->stop_sig << 8 | 0x7f;
+		return;
 	}
 }
 
@@ -375,6 +591,11 @@ int freeze_tree(struct ck_image *img, pid_t root)
 	struct ck_proc *r;
 	int err, pass;
 
+	err = check_root(root);
+	if (err == -ESRCH)
+		log_err("pid %d: no such process", root);
+	if (err)
+		return err;
 	r = add_proc(img, root);
 	if (!r)
 		return -ENOMEM;
@@ -390,7 +611,8 @@ int freeze_tree(struct ck_image *img, pid_t root)
 		bool changed = false;
 
 		for (size_t i = 0; i < img->nprocs && !err; i++) {
-			err = seize_threads(&img->procs[i], &changed);
+			err = is_interrupted() ? -ECANCELED
+					       : seize_threads(img, &img->procs[i], &changed);
 			if (err == -ESRCH && i > 0) {
 				/* a descendant vanished: drop it, its children are
 				 * found again where they went */
@@ -402,26 +624,35 @@ int freeze_tree(struct ck_image *img, pid_t root)
 				err = add_children(img, i, (unsigned int)pass + 1, &changed);
 		}
 		if (!err)
-			drop_reaped(img, (unsigned int)pass + 1, &changed);
+			drop_unseen(img, (unsigned int)pass + 1, &changed);
 		if (!changed)
 			break;
 	}
 	if (err == -ESRCH)
 		log_err("pid %d: no such process", root);
 	else if (err == -EPERM)
-		log_err("pid %d: cannot trace it (already traced by a debugger, or not permitted)",
-			root);
+		log_err("pid %d: cannot trace it (not permitted)", root);
 	else if (!err && pass == MAX_PASSES) {
 		log_err("pid %d: the tree keeps changing (processes or threads keep appearing)",
 			root);
 		err = -EBUSY;
-	} else if (err && err != -EOPNOTSUPP)
+	} else if (err && err != -EOPNOTSUPP && err != -ETIMEDOUT && err != -ECANCELED)
 		log_err("pid %d: cannot freeze the tree: %s", root, strerror(-err));
 	/* a process found running may have changed its group or session
 	 * before it was seized: what counts is now, all frozen */
-	for (uint32_t i = 0; i < img->nprocs && !err; i++)
-		if (!(img->procs[i].rec.flags & CKPT_PROC_ZOMBIE))
-			err = read_state(&img->procs[i]);
+	for (uint32_t i = 0; i < img->nprocs && !err; i++) {
+		struct ck_proc *p = &img->procs[i];
+
+		if (p->rec.flags & CKPT_PROC_ZOMBIE)
+			continue;
+		err = read_state(p);
+		if (err == -ENOENT || err == -ESRCH)
+			log_err("pid %d: vanished while frozen (killed?)", p->rec.pid);
+		if (!err)
+			err = check_pending_trap(p);
+		if (!err)
+			note_stopped(p);
+	}
 	for (uint32_t i = 0; i < img->nprocs && !err; i++)
 		err = main_thread_first(&img->procs[i]);
 	return err;

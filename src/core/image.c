@@ -9,11 +9,13 @@
  * verified, every process and resource checks its part is complete.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "arch/x86_64/arch.h"
 #include "ckpt.h"
@@ -54,6 +56,11 @@ static int damaged(const char *why)
 	return -EBADMSG;
 }
 
+static bool is_stop_signal(int sig)
+{
+	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+}
+
 static int read_proc(struct img_reader *r, struct ck_image *img, uint32_t len)
 {
 	struct ckpt_rec_proc rec;
@@ -71,6 +78,10 @@ static int read_proc(struct img_reader *r, struct ck_image *img, uint32_t len)
 	    !(rec.flags & CKPT_PROC_ZOMBIE) != (rec.nthreads != 0) ||
 	    (rec.flags & CKPT_PROC_ROOT && rec.flags & CKPT_PROC_ZOMBIE))
 		return damaged("bad process record");
+	if (rec.flags & CKPT_PROC_STOPPED &&
+	    (rec.flags & CKPT_PROC_ZOMBIE || !WIFSTOPPED(rec.exit_status) ||
+	     rec.exit_status >> 16 || !is_stop_signal(WSTOPSIG(rec.exit_status))))
+		return damaged("bad stopped process record");
 	if (model_find_proc(img, rec.pid))
 		return damaged("a pid appears twice");
 	if (img->nprocs && !model_find_proc(img, rec.ppid))

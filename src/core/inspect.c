@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include "ckpt.h"
 #include "core/image.h"
 #include "res/res.h"
@@ -81,6 +82,8 @@ static void show_proc(struct show_ctx *s, struct ck_image *img, struct ck_proc *
 		show_i64(s, "parent_tid", p->rec.parent_tid);
 	show_i64(s, "pgid", p->rec.pgid);
 	show_i64(s, "sid", p->rec.sid);
+	if (p->rec.flags & CKPT_PROC_STOPPED)
+		show_i64(s, "stopped_by", WSTOPSIG(p->rec.exit_status));
 	for (size_t k = 0; res_table[k]; k++)
 		if (res_table[k]->show)
 			res_table[k]->show(s, img, p);

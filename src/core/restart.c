@@ -38,7 +38,8 @@
  *     and run theirs.
  *  9. Finish: unmap the restorer, set FPU state and signal masks, set the
  *     saved registers (an interrupted syscall is restarted by the kernel as
- *     it would have been), detach.
+ *     it would have been), detach (a process that was stopped gets SIGSTOP
+ *     first, and stops again).
  *
  * A failure at any step kills every process created so far.
  */
@@ -1114,6 +1115,11 @@ static int finish_all(struct restart *rs)
 			err = finish(rs, &img->procs[i]);
 	if (err)
 		return err;
+	/* a process stopped at the checkpoint stops again as it is let go:
+	 * SIGSTOP waits in its queue for the first thread detached */
+	for (uint32_t i = 0; i < img->nprocs; i++)
+		if (img->procs[i].rec.flags & CKPT_PROC_STOPPED)
+			kill(img->procs[i].threads[0].trace->rt.tid, SIGSTOP);
 	for (uint32_t i = 0; i < img->nprocs; i++)
 		for (uint32_t t = 0; t < img->procs[i].nthreads; t++)
 			remote_detach(&img->procs[i].threads[t].trace->rt);

@@ -4,7 +4,9 @@
  * Freezing: PTRACE_SEIZE (no SIGSTOP is sent), then PTRACE_INTERRUPT. A
  * signal that is being delivered at that moment shows up as a
  * signal-delivery-stop first; it is passed on, as if we were not there,
- * and the thread is interrupted again.
+ * and the thread is interrupted again. The wait for the stop has a
+ * deadline: a thread waiting in vfork for its child, or asleep in the
+ * kernel uninterruptibly, stops only once that wait is over.
  *
  * Remote syscalls: all signals are blocked first (PTRACE_SETSIGMASK, which
  * also drops a sigsuspend's temporary mask), so nothing is dequeued behind
@@ -34,9 +36,11 @@
 #include "arch/x86_64/arch.h"
 #include "proc/proc.h"
 #include "remote/remote.h"
+#include "util/io.h"
 #include "util/log.h"
 
 #define MAX_SIGNAL_STOPS 1000
+#define RELEASE_WAIT_MS 3000
 
 int remote_wait(pid_t tid, int *ret_status)
 {
@@ -59,10 +63,62 @@ static bool is_group_stop_sig(int sig)
 	return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
 }
 
-int remote_seize(struct remote_task *t, pid_t tid, unsigned int options)
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * Waits for a stop or exit of tid until deadline (in now_ms() time; 0: no
+ * deadline). The tracer gets SIGCHLD when a tracee stops: blocked
+ * meanwhile, it stays pending until sigtimedwait takes it, so none is
+ * missed between a look and the sleep; the sleeps are short anyway, in
+ * case the caller ignores SIGCHLD. A signal ckpt handles (SIGINT) ends
+ * the sleep early.
+ */
+static int wait_until(pid_t tid, int *ret_status, uint64_t deadline, bool interruptible)
+{
+	sigset_t chld, old;
+	int err = 0;
+
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, &old);
+	for (;;) {
+		pid_t r = waitpid(tid, ret_status, __WALL | WNOHANG);
+		uint64_t now, slice = 20;
+		struct timespec ts;
+
+		if (r == tid)
+			break;
+		if (r < 0 && errno != EINTR) {
+			err = -errno;
+			break;
+		}
+		if (interruptible && is_interrupted()) {
+			err = -ECANCELED;
+			break;
+		}
+		now = now_ms();
+		if (deadline && now >= deadline) {
+			err = -ETIMEDOUT;
+			break;
+		}
+		if (deadline && deadline - now < slice)
+			slice = deadline - now;
+		ts = (struct timespec){ 0, (long)slice * 1000000 };
+		sigtimedwait(&chld, NULL, &ts);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return err;
+}
+
+int remote_seize_start(struct remote_task *t, pid_t tid, unsigned int options)
 {
 	long opts = PTRACE_O_TRACESYSGOOD | PTRACE_O_SUSPEND_SECCOMP;
-	int status, err;
 
 	memset(t, 0, sizeof(*t));
 	t->tid = tid;
@@ -80,38 +136,58 @@ int remote_seize(struct remote_task *t, pid_t tid, unsigned int options)
 			return -e;
 	}
 	t->seized = true;
+	t->stopping = true;
+	return 0;
+}
+
+/* Interrupts the task until it reports a stop of its own (not a signal on
+ * its way, passed on, nor a task it started, let go), or the deadline. */
+static int interrupt_until(struct remote_task *t, uint64_t deadline, bool interruptible)
+{
 	for (int i = 0; i < MAX_SIGNAL_STOPS; i++) {
-		if (ptrace(PTRACE_INTERRUPT, tid, 0, 0))
+		int status, err;
+
+		if (ptrace(PTRACE_INTERRUPT, t->tid, 0, 0))
 			return -errno;
-		err = remote_wait(tid, &status);
+		err = wait_until(t->tid, &status, deadline, interruptible);
 		if (err)
 			return err;
 		if (WIFEXITED(status) || WIFSIGNALED(status)) {
 			t->seized = false;
+			t->stopping = false;
 			return -ESRCH;
 		}
 		if (status >> 16 == PTRACE_EVENT_STOP) {
+			t->stopping = false;
 			t->group_stopped = is_group_stop_sig(WSTOPSIG(status));
-			break;
+			t->stop_sig = t->group_stopped ? WSTOPSIG(status) : 0;
+			return 0;
 		}
 		if (status >> 16 == PTRACE_EVENT_CLONE) {
 			/* it started a task before our interrupt landed */
 			t->started_task = true;
-			if (ptrace(PTRACE_CONT, tid, 0, 0))
+			if (ptrace(PTRACE_CONT, t->tid, 0, 0))
 				return -errno;
 			continue;
 		}
 		/* a signal-delivery-stop: let the signal through and stop again */
-		if (ptrace(PTRACE_CONT, tid, 0, WSTOPSIG(status)))
+		if (ptrace(PTRACE_CONT, t->tid, 0, WSTOPSIG(status)))
 			return -errno;
-		if (i == MAX_SIGNAL_STOPS - 1)
-			return -EBUSY;
 	}
-	err = arch_get_regs(tid, &t->regs);
+	return -EBUSY;
+}
+
+int remote_seize_wait(struct remote_task *t, int timeout_ms)
+{
+	int err = interrupt_until(t, timeout_ms < 0 ? 0 : now_ms() + (uint64_t)timeout_ms, true);
+
+	if (err)
+		return err;
+	err = arch_get_regs(t->tid, &t->regs);
 	if (err)
 		return err;
 	t->regs_changed = arch_undo_stop_eintr(&t->regs);
-	if (ptrace(PTRACE_GETSIGMASK, tid, sizeof(t->sigmask), &t->sigmask))
+	if (ptrace(PTRACE_GETSIGMASK, t->tid, sizeof(t->sigmask), &t->sigmask))
 		return -errno;
 	return 0;
 }
@@ -275,6 +351,11 @@ int remote_release(struct remote_task *t)
 
 	if (!t->seized)
 		return 0;
+	if (t->stopping) {
+		err = interrupt_until(t, now_ms() + RELEASE_WAIT_MS, false);
+		if (err)
+			return err == -ESRCH ? 0 : err;
+	}
 	if (t->regs_changed) {
 		err = arch_set_regs(t->tid, &t->regs);
 		if (err)

@@ -22,7 +22,9 @@ struct remote_task {
 	struct user_regs_struct regs; /* as found when frozen */
 	uint64_t sigmask; /* blocked signals as found when frozen */
 	bool seized;
+	bool stopping; /* seized and interrupted, its stop not seen yet */
 	bool group_stopped; /* was in a job-control stop */
+	int stop_sig; /* group_stopped: the signal that stopped it */
 	bool started_task; /* started a thread (or process) while being seized */
 	bool regs_changed; /* a remote syscall ran: registers must go back */
 	bool mask_changed; /* signals are blocked for remote syscalls */
@@ -31,17 +33,23 @@ struct remote_task {
 	unsigned long stub_ip; /* a remote_write_stub in the task, or 0 */
 };
 
-/* Options for remote_seize */
+/* Options for remote_seize_start */
 #define REMOTE_EXITKILL (1U << 0) /* the task dies if ckpt dies (restart) */
 /* Threads and processes the task starts (but not forks) are attached too,
- * and wait in a stop until remote_seize takes them (checkpoint: a task that
+ * and wait in a stop until remote_seize_start takes them (checkpoint: a task that
  * starts a thread while it is being seized cannot hand it on unseen). */
 #define REMOTE_TRACECLONE (1U << 1)
 
-/* Seize tid and stop it. Signals that arrive while it stops are delivered
- * as usual. Fails with -ESRCH if it exits, -EPERM if someone else traces
- * it. */
-int remote_seize(struct remote_task *t, pid_t tid, unsigned int options);
+/* Seize tid, without waiting: remote_seize_wait stops it. Fails with
+ * -ESRCH if it is gone, -EPERM if someone else traces it. */
+int remote_seize_start(struct remote_task *t, pid_t tid, unsigned int options);
+/* Interrupts the seized task and waits up to timeout_ms (-1: as long as it
+ * takes) until it stops. Signals that arrive while it stops are delivered
+ * as usual. -ESRCH if it exits; -ETIMEDOUT if it has not stopped yet (it
+ * runs on, seized and stopping: wait again, or remote_release it);
+ * -ECANCELED if ckpt_interrupt() was called meanwhile. SIGCHLD is blocked
+ * while it waits, and the SIGCHLDs that come are taken. */
+int remote_seize_wait(struct remote_task *t, int timeout_ms);
 /* Attach to a task that is stopped with a pending SIGTRAP of its own (the
  * restorer blob's int3) right after PTRACE_SEIZE. */
 int remote_wait_stop(struct remote_task *t, int *ret_sig);
@@ -65,7 +73,10 @@ struct remote_call {
 int remote_batch(struct remote_task *t, unsigned long area, size_t len,
 		 const struct remote_call *calls, size_t n, long *rets);
 /* Puts registers and signal mask back and detaches. The task continues
- * exactly where it was; a signal that came meanwhile is delivered. */
+ * exactly where it was; a signal that came meanwhile is delivered. A task
+ * still stopping (it never stopped for remote_seize_wait: in a vfork, in
+ * an uninterruptible sleep) is waited for a few seconds more, then left
+ * with -ETIMEDOUT: the kernel detaches it when ckpt exits. */
 int remote_release(struct remote_task *t);
 /* Detaches leaving registers as the caller set them (restart): the
  * registers hold a syscall interrupted with -ERESTART*, which the kernel

@@ -1,9 +1,9 @@
 /*
  * tree_refuse.c: trees with a process whose leader or main thread has
  * gone, or that ckpt cannot stop; the argument says which. The first two
- * restart (helpers rebuild the group or session), the others must be
- * refused (the runner checks exit status 3 and the message) leaving the
- * whole tree unharmed. Either way, after the runner's SIGTERM the root
+ * restart (helpers rebuild the group or session), and so does stopped
+ * (the child comes back stopped); the others must be refused (the runner
+ * checks exit status 3 and the message) leaving the whole tree unharmed. Either way, after the runner's SIGTERM the root
  * checks that it and its child are not left traced, that the child is as
  * it was (its ids, stopped or not), tells the child to check itself and
  * collects its verdict (status 0), and that it has no other child.
@@ -18,7 +18,8 @@
  *             thread runs on
  *   vfork     child x called vfork: its child v, which shares x's memory,
  *             has neither called exec nor exited, and x waits for it in
- *             the kernel (v ends after 10 s at the latest, or on SIGUSR1)
+ *             the kernel (v ends after 60 s at the latest, or on SIGUSR1:
+ *             ckpt gives up waiting for x to stop after 10 s)
  */
 #include <errno.h>
 #include <pthread.h>
@@ -238,7 +239,7 @@ static pid_t setup_vfork(pid_t *ret_v)
 		if (v < 0)
 			_exit(1);
 		if (v == 0) {
-			for (int i = 0; i < 1000 && !released; i++)
+			for (int i = 0; i < 6000 && !released; i++)
 				usleep(10000);
 			_exit(0);
 		}
