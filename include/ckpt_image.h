@@ -125,8 +125,10 @@ struct ckpt_rec_proc {
 	uint32_t flags;
 	int32_t exit_status; /* zombies: the status wait(2) will report */
 	int32_t parent_tid; /* the thread of its parent that forked it; 0: the main one */
+	int32_t exit_signal; /* what its parent gets when it exits (SIGCHLD, 0 for none, ...) */
+	uint32_t pad;
 };
-_Static_assert(sizeof(struct ckpt_rec_proc) == 32, "proc size");
+_Static_assert(sizeof(struct ckpt_rec_proc) == 40, "proc size");
 
 /* CKPT_REC_PROC_BEGIN */
 struct ckpt_rec_proc_begin {
@@ -172,13 +174,28 @@ _Static_assert(sizeof(struct ckpt_rec_creds) == 80, "creds size");
 #define CKPT_TASK_SUBREAPER (1U << 1)
 #define CKPT_TASK_FLAGS_ALL ((1U << 2) - 1)
 
+/* membarrier(2) registrations (MEMBARRIER_CMD_GET_REGISTRATIONS bits) */
+#define CKPT_MEMBARRIER_GLOBAL_EXPEDITED (1U << 2)
+#define CKPT_MEMBARRIER_PRIVATE_EXPEDITED (1U << 4)
+#define CKPT_MEMBARRIER_PRIVATE_EXPEDITED_SYNC_CORE (1U << 6)
+#define CKPT_MEMBARRIER_PRIVATE_EXPEDITED_RSEQ (1U << 8)
+#define CKPT_MEMBARRIER_ALL                                                                        \
+	(CKPT_MEMBARRIER_GLOBAL_EXPEDITED | CKPT_MEMBARRIER_PRIVATE_EXPEDITED |                    \
+	 CKPT_MEMBARRIER_PRIVATE_EXPEDITED_SYNC_CORE | CKPT_MEMBARRIER_PRIVATE_EXPEDITED_RSEQ)
+
+#define CKPT_AUDIT_UNSET 0xffffffffU /* loginuid or sessionid never set */
+
 struct ckpt_rec_task {
 	uint32_t flags;
 	uint32_t personality;
 	int32_t dumpable; /* PR_GET_DUMPABLE */
 	int32_t oom_score_adj; /* /proc/PID/oom_score_adj */
+	uint32_t loginuid; /* /proc/PID/loginuid (audit), the same in every thread */
+	uint32_t sessionid; /* /proc/PID/sessionid (audit): shown, not restored */
+	uint32_t membarrier; /* CKPT_MEMBARRIER_* registrations of its memory */
+	uint32_t pad;
 };
-_Static_assert(sizeof(struct ckpt_rec_task) == 16, "task size");
+_Static_assert(sizeof(struct ckpt_rec_task) == 32, "task size");
 
 /* CKPT_REC_THREAD_SCHED: the current thread's scheduling */
 struct ckpt_rec_thread_sched {

@@ -69,7 +69,8 @@ static int read_proc(struct img_reader *r, struct ck_image *img, uint32_t len)
 	    rec.flags & ~CKPT_PROC_FLAGS_ALL ||
 	    !(rec.flags & CKPT_PROC_ROOT) != (img->nprocs != 0) ||
 	    !(rec.flags & CKPT_PROC_ZOMBIE) != (rec.nthreads != 0) ||
-	    (rec.flags & CKPT_PROC_ROOT && rec.flags & CKPT_PROC_ZOMBIE))
+	    (rec.flags & CKPT_PROC_ROOT && rec.flags & CKPT_PROC_ZOMBIE) || rec.exit_signal < 0 ||
+	    rec.exit_signal > CKPT_NSIG || rec.pad)
 		return damaged("bad process record");
 	if (model_find_proc(img, rec.pid))
 		return damaged("a pid appears twice");

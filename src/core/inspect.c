@@ -5,6 +5,7 @@
  * it; nothing is printed for an image that does not verify.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -81,6 +82,8 @@ static void show_proc(struct show_ctx *s, struct ck_image *img, struct ck_proc *
 		show_i64(s, "parent_tid", p->rec.parent_tid);
 	show_i64(s, "pgid", p->rec.pgid);
 	show_i64(s, "sid", p->rec.sid);
+	if (p->rec.exit_signal != SIGCHLD)
+		show_i64(s, "exit_signal", p->rec.exit_signal);
 	for (size_t k = 0; res_table[k]; k++)
 		if (res_table[k]->show)
 			res_table[k]->show(s, img, p);

@@ -329,9 +329,17 @@ static bool is_helper(const struct ck_proc *p)
 	return p->rec.flags & CK_PROC_HELPER;
 }
 
-/* clone3 of a child process (or zombie), which runs its own list. A helper
- * forks its processes as children of its own parent (which clone3 wants
- * without an exit signal: the child gets the helper's, SIGCHLD). */
+/* The signal a child's exit sends its parent: its own, but a helper's,
+ * which its parent reaps with a plain wait4, is SIGCHLD. */
+static int exit_signal(const struct ck_proc *child)
+{
+	return is_helper(child) ? SIGCHLD : child->rec.exit_signal;
+}
+
+/* clone3 of a child process (or zombie), which runs its own list, with its
+ * exit signal. A helper forks its processes as children of its own parent
+ * (which clone3 wants without an exit signal: the child gets the
+ * helper's, SIGCHLD, which must be theirs). */
 static int plan_fork(struct rst_ctx *ctx, const struct ck_proc *child)
 {
 	struct blob_plan *bp = &ctx->plan;
@@ -340,13 +348,19 @@ static int plan_fork(struct rst_ctx *ctx, const struct ck_proc *child)
 	bool by_helper = child->rst->forker != child->rst->parent;
 	struct clone_args args = {
 		.flags = by_helper ? CLONE_PARENT : 0,
-		.exit_signal = by_helper ? 0 : SIGCHLD,
+		.exit_signal = by_helper ? 0 : (uint64_t)exit_signal(child),
 		.stack_size = PLAN_STACK_SIZE,
 		.set_tid = (uint64_t)tid_off,
 		.set_tid_size = 1,
 	};
 	int64_t off = plan_data(bp, &args, sizeof(args));
 
+	if (by_helper && exit_signal(child) != SIGCHLD) {
+		log_err("pid %d: exit signal %d: a process its session's helper forks signals "
+			"SIGCHLD: not supported",
+			pid, exit_signal(child));
+		return -EOPNOTSUPP;
+	}
 	if (tid_off < 0 || off < 0 ||
 	    plan_reloc(bp, (uint64_t)off + offsetof(struct clone_args, set_tid)) ||
 	    plan_reloc_stack(bp, (uint64_t)off + offsetof(struct clone_args, stack),
@@ -389,7 +403,8 @@ static int plan_zombie(struct rst_ctx *ctx, struct ck_proc *p)
 		return plan_call(bp, 0, 0, SYS_exit_group, (status >> 8) & 0xff, 0, 0, 0, 0, 0,
 				 "exit with status %d", (status >> 8) & 0xff);
 	{
-		/* die from the signal, as it did (the core-dumped bit is not kept) */
+		/* die from the signal, as it did (checkpoint refuses a zombie
+		 * that dumped core: the bit would be lost) */
 		struct rlimit no_core = { 0, 0 };
 		uint64_t mask = 1ULL << (sig - 1);
 		uint64_t dfl[4] = { 0 };
@@ -504,6 +519,23 @@ static int plan_process(struct rst_ctx *ctx, struct ck_proc *p)
 		return -ENOMEM;
 	err = plan_call(bp, BLOB_MAY_FAIL, (1U << 0) | (1U << 2), SYS_rt_sigtimedwait, set_off, 0,
 			ts_off, 8, 0, 0, "forget SIGCHLD");
+	/* and the other exit signals of its zombies, one each (real-time
+	 * signals queue once per death) */
+	for (uint32_t i = 0; i < ctx->img->nprocs && !err; i++) {
+		const struct ck_proc *c = &ctx->img->procs[i];
+		uint64_t set;
+
+		if (c->rst->parent != p || !is_zombie(c) || exit_signal(c) == SIGCHLD ||
+		    !exit_signal(c))
+			continue;
+		set = 1ULL << (exit_signal(c) - 1);
+		set_off = plan_data(bp, &set, sizeof(set));
+		if (set_off < 0)
+			return -ENOMEM;
+		err = plan_call(bp, BLOB_MAY_FAIL, (1U << 0) | (1U << 2), SYS_rt_sigtimedwait,
+				set_off, 0, ts_off, 8, 0, 0, "forget signal %d of zombie %d",
+				exit_signal(c), c->rec.pid);
+	}
 	for (uint32_t i = 1; i < p->nthreads && !err; i++)
 		if (!p->threads[i].trace->st.forks)
 			err = plan_thread(ctx, p, &p->threads[i]);
