@@ -238,13 +238,24 @@ struct ckpt_rec_rlimits {
 _Static_assert(sizeof(struct ckpt_rec_rlimits) == 8, "rlimits size");
 
 /* CKPT_REC_FS, followed by cwd_len bytes of cwd and root_len bytes of root */
+#define CKPT_FS_CWD_DELETED (1U << 0) /* the cwd was removed: cwd is the path it had */
+#define CKPT_FS_FLAGS_ALL ((1U << 1) - 1)
+
 struct ckpt_rec_fs {
 	uint32_t umask;
 	uint32_t cwd_len;
 	uint32_t root_len;
+	uint32_t flags; /* CKPT_FS_* */
+	/* CKPT_FS_CWD_DELETED: the removed directory's permission bits and
+	 * owner, and its identity (processes that had the same share it) */
+	uint32_t cwd_mode;
+	uint32_t cwd_uid;
+	uint32_t cwd_gid;
 	uint32_t pad;
+	uint64_t cwd_dev;
+	uint64_t cwd_ino;
 };
-_Static_assert(sizeof(struct ckpt_rec_fs) == 16, "fs size");
+_Static_assert(sizeof(struct ckpt_rec_fs) == 48, "fs size");
 
 /* CKPT_REC_X86_REGS: struct user_regs_struct, field for field */
 struct ckpt_rec_x86_regs {
