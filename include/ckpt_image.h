@@ -114,7 +114,8 @@ _Static_assert(sizeof(struct ckpt_rec_trailer) == 24, "trailer size");
 /* CKPT_REC_PROC */
 #define CKPT_PROC_ROOT (1U << 0)
 #define CKPT_PROC_ZOMBIE (1U << 1) /* exited, not yet reaped: no section, no threads */
-#define CKPT_PROC_FLAGS_ALL ((1U << 2) - 1)
+#define CKPT_PROC_SHARES_FILES (1U << 2) /* has its parent's descriptor table (CLONE_FILES) */
+#define CKPT_PROC_FLAGS_ALL ((1U << 3) - 1)
 
 struct ckpt_rec_proc {
 	int32_t pid;

@@ -97,6 +97,12 @@ static int check_dead_session(const struct ck_image *img, const struct ck_proc *
 	const struct ck_proc *root = &img->procs[0];
 	pid_t s = x->rec.sid;
 
+	if (x->rec.flags & CKPT_PROC_SHARES_FILES) {
+		log_err("pid %d: in session %d, whose leader exited, with its parent's descriptor "
+			"table: the helper that restores it cannot share it: not supported",
+			x->rec.pid, s);
+		return -EOPNOTSUPP;
+	}
 	if (x->rec.exit_signal != SIGCHLD) {
 		log_err("pid %d: in session %d, whose leader exited, with exit signal %d: the "
 			"helper that restores it gives it SIGCHLD: not supported",

@@ -258,6 +258,10 @@ static int prepare(struct rst_ctx *ctx)
 		p->rst->list = -1;
 		p->rst->parent = i ? model_find_proc(ctx->img, p->rec.ppid) : NULL;
 		p->rst->forker = p->forker ? model_find_proc(ctx->img, p->forker) : p->rst->parent;
+		if (p->rec.flags & CKPT_PROC_SHARES_FILES) {
+			p->rst->files_shared = true;
+			p->rst->parent->rst->files_shared = true;
+		}
 		for (uint32_t t = 1; p->rec.parent_tid && t < p->rst->parent->nthreads; t++)
 			if (p->rst->parent->threads[t].rec.tid == p->rec.parent_tid)
 				p->rst->parent->threads[t].trace->st.forks = true;
@@ -346,8 +350,9 @@ static int plan_fork(struct rst_ctx *ctx, const struct ck_proc *child)
 	int32_t pid = child->rec.pid;
 	int64_t tid_off = plan_data(bp, &pid, sizeof(pid));
 	bool by_helper = child->rst->forker != child->rst->parent;
+	bool files = child->rec.flags & CKPT_PROC_SHARES_FILES;
 	struct clone_args args = {
-		.flags = by_helper ? CLONE_PARENT : 0,
+		.flags = (by_helper ? CLONE_PARENT : 0) | (files ? CLONE_FILES : 0),
 		.exit_signal = by_helper ? 0 : (uint64_t)exit_signal(child),
 		.stack_size = PLAN_STACK_SIZE,
 		.set_tid = (uint64_t)tid_off,
@@ -355,6 +360,12 @@ static int plan_fork(struct rst_ctx *ctx, const struct ck_proc *child)
 	};
 	int64_t off = plan_data(bp, &args, sizeof(args));
 
+	if (by_helper && files) {
+		log_err("pid %d: a process its session's helper forks cannot have its parent's "
+			"descriptor table: not supported",
+			pid);
+		return -EOPNOTSUPP;
+	}
 	if (by_helper && exit_signal(child) != SIGCHLD) {
 		log_err("pid %d: exit signal %d: a process its session's helper forks signals "
 			"SIGCHLD: not supported",
@@ -543,7 +554,9 @@ static int plan_process(struct rst_ctx *ctx, struct ck_proc *p)
 		err = plan_phase(ctx, p, PLAN_SETUP);
 	if (!err)
 		err = plan_thread_hooks(ctx, p, main_thread, false);
-	if (!err)
+	/* a table shared with another process of the tree: ckpt closes them
+	 * once every list has run (see finish) */
+	if (!err && !p->rst->files_shared)
 		err = plan_call(bp, 0, 0, SYS_close_range, ctx->temp_base, ~0U, 0, 0, 0, 0,
 				"close the temporary descriptors");
 	if (!err)
@@ -1025,6 +1038,17 @@ static int finish(struct restart *rs, struct ck_proc *p)
 	for (size_t k = 0; res_table[k] && !err; k++)
 		if (res_table[k]->finish)
 			err = res_table[k]->finish(&rs->ctx, p);
+	if (!err && p->rst->files_shared) {
+		err = blob_remote(rs, &p->threads[0], &ret, SYS_close_range, rs->ctx.temp_base,
+				  (long)~0U);
+		if (!err && ret)
+			err = (int)ret;
+		if (err) {
+			log_err("pid %d: cannot close the temporary descriptors: %s", p->rec.pid,
+				strerror(-err));
+			return err;
+		}
+	}
 	if (!err)
 		err = blob_remote(rs, &p->threads[0], &ret, SYS_munmap, (long)bp->base,
 				  (long)bp->size);

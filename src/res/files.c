@@ -421,12 +421,13 @@ static int prepare(struct rst_ctx *ctx, struct ck_proc *p)
 }
 
 /* Each descriptor is a copy of the temporary one the process inherited,
- * or opened by the process itself. */
+ * or opened by the process itself; one that has its parent's descriptor
+ * table leaves them to the parent. */
 static int plan(struct rst_ctx *ctx, struct ck_proc *p, struct blob_plan *bp, enum plan_phase phase)
 {
 	int err = 0;
 
-	if (phase != PLAN_SETUP)
+	if (phase != PLAN_SETUP || p->rec.flags & CKPT_PROC_SHARES_FILES)
 		return 0;
 	for (size_t i = 0; i < p->rst->ninstalls && !err; i++) {
 		const struct fd_install *in = &p->rst->installs[i];

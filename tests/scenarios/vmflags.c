@@ -241,6 +241,19 @@ static void build(void)
 		record(advised(len, MAP_SHARED | MAP_ANONYMOUS, -1, 0, shared_adv[i].advice), len,
 		       what, shared_adv[i].code, (unsigned int)i + 20);
 	}
+	/* one mapping, its pages advised apart: areas side by side */
+	{
+		char *p = map_isolated(4 * PS, anon, -1, 0);
+
+		CHECK_SYS(madvise(p + PS, PS, MADV_DONTDUMP));
+		CHECK_SYS(madvise(p + 2 * PS, PS, MADV_RANDOM));
+		CHECK_SYS(madvise(p + 3 * PS, PS, MADV_DONTDUMP));
+		CHECK_SYS(madvise(p + 3 * PS, PS, MADV_SEQUENTIAL));
+		record(p, PS, "side plain", NULL, 30);
+		record(p + PS, PS, "side dd", "dd", 31);
+		record(p + 2 * PS, PS, "side rr", "rr", 32);
+		record(p + 3 * PS, PS, "side dd sr", "sr", 33);
+	}
 	fd = open("vmflags.dat", O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	CHECK_SYS(fd);
 	memset(buf, 'f', sizeof(buf));
