@@ -127,17 +127,32 @@ static int ask(struct res_asks *a, struct ck_proc *p)
 		   : res_ask(a, SYS_membarrier, (long[6]){ MEMBARRIER_GET_REGISTRATIONS, 0, 0 });
 }
 
-static int collect_audit(struct ck_proc *p)
+/*
+ * A process with its parent's descriptor table sets no login uid of its own
+ * at restart: the descriptor it would write it through would be in a table
+ * its siblings use at the same time. It must have its parent's.
+ */
+static int collect_audit(struct ck_image *img, struct ck_proc *p)
 {
+	const struct ck_proc *parent = model_find_proc(img, p->rec.ppid);
 	char path[64];
 	int err = read_loginuid(p->rec.pid, p->rec.pid, &p->task.loginuid);
 
 	snprintf(path, sizeof(path), "/proc/%d/sessionid", p->rec.pid);
 	if (!err)
 		err = read_u32(path, &p->task.sessionid);
-	if (err)
+	if (err) {
 		log_err("pid %d: cannot read its audit login uid: %s", p->rec.pid, strerror(-err));
-	return err;
+		return err;
+	}
+	if (p->rec.flags & CKPT_PROC_SHARES_FILES && parent &&
+	    parent->task.loginuid != p->task.loginuid) {
+		log_err("pid %d: audit login uid %u, not its parent's, whose descriptor table it "
+			"has: not supported",
+			p->rec.pid, p->task.loginuid);
+		return -EOPNOTSUPP;
+	}
+	return 0;
 }
 
 static int collect_membarrier(struct dump_ctx *ctx, struct ck_proc *p)
@@ -190,7 +205,7 @@ static int collect(struct dump_ctx *ctx, struct ck_proc *p)
 	free(text);
 	if (subreaper)
 		k->flags |= CKPT_TASK_SUBREAPER;
-	err = collect_audit(p);
+	err = collect_audit(ctx->img, p);
 	if (!err)
 		err = collect_membarrier(ctx, p);
 	if (!err)
@@ -259,6 +274,9 @@ static int check(struct rst_ctx *ctx, struct ck_proc *p)
 			strerror(-err));
 		return err;
 	}
+	if (p->rec.flags & CKPT_PROC_SHARES_FILES && from != p->task.loginuid)
+		return res_bad(CKPT_REC_TASK, "gives a process with its parent's descriptor table "
+					      "a login uid of its own");
 	err = proc_read_status(getpid(), 0, &st);
 	if (err)
 		return err;
