@@ -44,13 +44,18 @@ static const struct {
 	{ CKPT_MEMBARRIER_PRIVATE_EXPEDITED_RSEQ, "private_expedited_rseq" },
 };
 
-/* A decimal number of /proc, such as loginuid or sessionid. */
+/* An audit number of /proc, loginuid or sessionid: unset on a kernel
+ * without audit, which has no such file. */
 static int read_u32(const char *path, uint32_t *ret)
 {
 	char *text, *end;
 	unsigned long v;
 	int err = io_slurp(path, &text, NULL);
 
+	if (err == -ENOENT) {
+		*ret = CKPT_AUDIT_UNSET;
+		return 0;
+	}
 	if (err)
 		return err;
 	errno = 0;
