@@ -98,9 +98,10 @@ int check_unshared(struct ck_image *img)
 			if (type == KCMP_FILES &&
 			    files_owner(img, pids[i - 1]) == files_owner(img, pids[i]))
 				continue;
-			log_err("pid %d: shares %s with pid %d (%s): not supported",
+			log_err("pid %d: shares %s with pid %d (%s%s): not supported",
 				pids[i] > pids[i - 1] ? pids[i] : pids[i - 1], kinds[k].what,
-				pids[i] > pids[i - 1] ? pids[i - 1] : pids[i], kinds[k].how);
+				pids[i] > pids[i - 1] ? pids[i - 1] : pids[i], kinds[k].how,
+				type == KCMP_FILES ? ", not both from parents that have it" : "");
 			err = -EOPNOTSUPP;
 		}
 	}
