@@ -87,6 +87,11 @@ static bool is_zombie(const struct ck_proc *p)
 	return p->rec.flags & CKPT_PROC_ZOMBIE;
 }
 
+static bool is_helper(const struct ck_proc *p)
+{
+	return p->rec.flags & CK_PROC_HELPER;
+}
+
 /* ---- checks on this machine ---- */
 
 /* Inside a new PID namespace, PID 1 is its init's. */
@@ -262,6 +267,8 @@ static int prepare(struct rst_ctx *ctx)
 			p->rst->files_shared = true;
 			p->rst->parent->rst->files_shared = true;
 		}
+		if (is_zombie(p) && !is_helper(p) && p->rec.exit_signal != SIGCHLD)
+			p->rst->parent->rst->zombie_signals = true;
 		for (uint32_t t = 1; p->rec.parent_tid && t < p->rst->parent->nthreads; t++)
 			if (p->rst->parent->threads[t].rec.tid == p->rec.parent_tid)
 				p->rst->parent->threads[t].trace->st.forks = true;
@@ -326,11 +333,6 @@ static int plan_temporaries(struct rst_ctx *ctx)
 		err = plan_call(bp, 0, 0, SYS_close_range, ctx->temp_base + ctx->ntemps, ~0U, 0, 0,
 				0, 0, "close ckpt's other descriptors");
 	return err;
-}
-
-static bool is_helper(const struct ck_proc *p)
-{
-	return p->rec.flags & CK_PROC_HELPER;
 }
 
 /* The signal a child's exit sends its parent: its own, but a helper's,
@@ -532,7 +534,7 @@ static int plan_process(struct rst_ctx *ctx, struct ck_proc *p)
 			ts_off, 8, 0, 0, "forget SIGCHLD");
 	/* and the other exit signals of its zombies, one each (real-time
 	 * signals queue once per death) */
-	for (uint32_t i = 0; i < ctx->img->nprocs && !err; i++) {
+	for (uint32_t i = 0; i < ctx->img->nprocs && p->rst->zombie_signals && !err; i++) {
 		const struct ck_proc *c = &ctx->img->procs[i];
 		uint64_t set;
 

@@ -104,6 +104,7 @@ struct ck_rst {
 	int cwd_src, root_src;
 	bool done_pages; /* its pages are written: it may fork its children */
 	bool files_shared; /* its descriptor table is its parent's or a child's (CLONE_FILES) */
+	bool zombie_signals; /* a zombie child's exit signal is not SIGCHLD */
 };
 
 enum plan_phase {
