@@ -122,7 +122,8 @@ _Static_assert(sizeof(struct ckpt_rec_trailer) == 24, "trailer size");
 #define CKPT_PROC_ROOT (1U << 0)
 #define CKPT_PROC_ZOMBIE (1U << 1) /* exited, not yet reaped: no section, no threads */
 #define CKPT_PROC_STOPPED (1U << 2) /* in a group stop (SIGSTOP, SIGTSTP...) */
-#define CKPT_PROC_FLAGS_ALL ((1U << 3) - 1)
+#define CKPT_PROC_SHARES_FILES (1U << 3) /* has its parent's descriptor table (CLONE_FILES) */
+#define CKPT_PROC_FLAGS_ALL ((1U << 4) - 1)
 
 struct ckpt_rec_proc {
 	int32_t pid;
@@ -133,8 +134,10 @@ struct ckpt_rec_proc {
 	uint32_t flags;
 	int32_t exit_status; /* zombies, stopped: the status wait(2) reports */
 	int32_t parent_tid; /* the thread of its parent that forked it; 0: the main one */
+	int32_t exit_signal; /* what its parent gets when it exits (SIGCHLD, 0 for none, ...) */
+	uint32_t pad;
 };
-_Static_assert(sizeof(struct ckpt_rec_proc) == 32, "proc size");
+_Static_assert(sizeof(struct ckpt_rec_proc) == 40, "proc size");
 
 /* CKPT_REC_PROC_BEGIN */
 struct ckpt_rec_proc_begin {
@@ -180,13 +183,28 @@ _Static_assert(sizeof(struct ckpt_rec_creds) == 80, "creds size");
 #define CKPT_TASK_SUBREAPER (1U << 1)
 #define CKPT_TASK_FLAGS_ALL ((1U << 2) - 1)
 
+/* membarrier(2) registrations (MEMBARRIER_CMD_GET_REGISTRATIONS bits) */
+#define CKPT_MEMBARRIER_GLOBAL_EXPEDITED (1U << 2)
+#define CKPT_MEMBARRIER_PRIVATE_EXPEDITED (1U << 4)
+#define CKPT_MEMBARRIER_PRIVATE_EXPEDITED_SYNC_CORE (1U << 6)
+#define CKPT_MEMBARRIER_PRIVATE_EXPEDITED_RSEQ (1U << 8)
+#define CKPT_MEMBARRIER_ALL                                                                        \
+	(CKPT_MEMBARRIER_GLOBAL_EXPEDITED | CKPT_MEMBARRIER_PRIVATE_EXPEDITED |                    \
+	 CKPT_MEMBARRIER_PRIVATE_EXPEDITED_SYNC_CORE | CKPT_MEMBARRIER_PRIVATE_EXPEDITED_RSEQ)
+
+#define CKPT_AUDIT_UNSET 0xffffffffU /* loginuid or sessionid never set */
+
 struct ckpt_rec_task {
 	uint32_t flags;
 	uint32_t personality;
 	int32_t dumpable; /* PR_GET_DUMPABLE */
 	int32_t oom_score_adj; /* /proc/PID/oom_score_adj */
+	uint32_t loginuid; /* /proc/PID/loginuid (audit), the same in every thread */
+	uint32_t sessionid; /* /proc/PID/sessionid (audit): shown, not restored */
+	uint32_t membarrier; /* CKPT_MEMBARRIER_* registrations of its memory */
+	uint32_t pad;
 };
-_Static_assert(sizeof(struct ckpt_rec_task) == 16, "task size");
+_Static_assert(sizeof(struct ckpt_rec_task) == 32, "task size");
 
 /* CKPT_REC_THREAD_SCHED: the current thread's scheduling */
 struct ckpt_rec_thread_sched {
@@ -229,13 +247,24 @@ struct ckpt_rec_rlimits {
 _Static_assert(sizeof(struct ckpt_rec_rlimits) == 8, "rlimits size");
 
 /* CKPT_REC_FS, followed by cwd_len bytes of cwd and root_len bytes of root */
+#define CKPT_FS_CWD_DELETED (1U << 0) /* the cwd was removed: cwd is the path it had */
+#define CKPT_FS_FLAGS_ALL ((1U << 1) - 1)
+
 struct ckpt_rec_fs {
 	uint32_t umask;
 	uint32_t cwd_len;
 	uint32_t root_len;
+	uint32_t flags; /* CKPT_FS_* */
+	/* CKPT_FS_CWD_DELETED: the removed directory's permission bits and
+	 * owner, and its identity (processes that had the same share it) */
+	uint32_t cwd_mode;
+	uint32_t cwd_uid;
+	uint32_t cwd_gid;
 	uint32_t pad;
+	uint64_t cwd_dev;
+	uint64_t cwd_ino;
 };
-_Static_assert(sizeof(struct ckpt_rec_fs) == 16, "fs size");
+_Static_assert(sizeof(struct ckpt_rec_fs) == 48, "fs size");
 
 /* CKPT_REC_X86_REGS: struct user_regs_struct, field for field */
 struct ckpt_rec_x86_regs {

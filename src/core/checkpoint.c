@@ -100,6 +100,18 @@ static int check_dead_session(const struct ck_image *img, const struct ck_proc *
 	const struct ck_proc *root = &img->procs[0];
 	pid_t s = x->rec.sid;
 
+	if (x->rec.flags & CKPT_PROC_SHARES_FILES) {
+		log_err("pid %d: in session %d, whose leader exited, with its parent's descriptor "
+			"table: the helper that restores it cannot share it: not supported",
+			x->rec.pid, s);
+		return -EOPNOTSUPP;
+	}
+	if (x->rec.exit_signal != SIGCHLD) {
+		log_err("pid %d: in session %d, whose leader exited, with exit signal %d: the "
+			"helper that restores it gives it SIGCHLD: not supported",
+			x->rec.pid, s, x->rec.exit_signal);
+		return -EOPNOTSUPP;
+	}
 	if (model_find_proc(img, s) || s == root->rec.sid || !kill(s, 0)) {
 		log_err("pid %d: in session %d, neither its parent's nor its own, whose leader "
 			"%s: not supported",
@@ -218,6 +230,23 @@ static int resolve_restart(struct ck_proc *p, struct ck_thread *t)
 	return 0;
 }
 
+/*
+ * A zombie killed by a signal comes back killed by it, but without a core
+ * dump: the core dump bit of its status, which only a real dump sets, would
+ * be lost.
+ */
+static int check_zombie(const struct ck_proc *z)
+{
+	int status = z->rec.exit_status;
+
+	if (!WIFSIGNALED(status) || !WCOREDUMP(status))
+		return 0;
+	log_err("pid %d: zombie killed by signal %d with a core dump: its status cannot be "
+		"restored: not supported",
+		z->rec.pid, WTERMSIG(status));
+	return -EOPNOTSUPP;
+}
+
 /* Freezes the tree and refuses what restart could not rebuild. */
 static int freeze(struct ck_image *img, pid_t pid)
 {
@@ -236,8 +265,10 @@ static int freeze(struct ck_image *img, pid_t pid)
 	for (uint32_t i = 0; i < img->nprocs && !err; i++) {
 		struct ck_proc *p = &img->procs[i];
 
-		if (p->rec.flags & CKPT_PROC_ZOMBIE)
+		if (p->rec.flags & CKPT_PROC_ZOMBIE) {
+			err = check_zombie(p);
 			continue;
+		}
 		err = check_namespaces(p->rec.pid, own);
 		for (uint32_t t = 0; t < p->nthreads && !err; t++)
 			err = resolve_restart(p, &p->threads[t]);

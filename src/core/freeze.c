@@ -323,6 +323,7 @@ static int read_state(struct ck_proc *p)
 	p->rec.ppid = st->ppid;
 	p->rec.pgid = st->pgrp;
 	p->rec.sid = st->session;
+	p->rec.exit_signal = st->exit_signal;
 	if (st->state == 'Z') {
 		err = check_main_thread_exit(p->rec.pid);
 		p->rec.flags |= CKPT_PROC_ZOMBIE;

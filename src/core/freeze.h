@@ -23,8 +23,9 @@ int freeze_tree(struct ck_image *img, pid_t root);
  * failed): they wait in their first stop, and are ckpt's to release. */
 void freeze_let_go_started(const struct ck_image *img);
 
-/* Refuses processes of the frozen tree that share their memory, descriptor
- * table or fs context (see unshared.c). */
-int check_unshared(const struct ck_image *img);
+/* Refuses processes of the frozen tree that share their memory or fs
+ * context, or a descriptor table restart cannot share again; marks those
+ * that have their parent's (see unshared.c). */
+int check_unshared(struct ck_image *img);
 
 #endif

@@ -76,7 +76,8 @@ static int read_proc(struct img_reader *r, struct ck_image *img, uint32_t len)
 	    rec.flags & ~CKPT_PROC_FLAGS_ALL ||
 	    !(rec.flags & CKPT_PROC_ROOT) != (img->nprocs != 0) ||
 	    !(rec.flags & CKPT_PROC_ZOMBIE) != (rec.nthreads != 0) ||
-	    (rec.flags & CKPT_PROC_ROOT && rec.flags & CKPT_PROC_ZOMBIE))
+	    (rec.flags & CKPT_PROC_ROOT && rec.flags & CKPT_PROC_ZOMBIE) || rec.exit_signal < 0 ||
+	    rec.exit_signal > CKPT_NSIG || rec.pad)
 		return damaged("bad process record");
 	if (rec.flags & CKPT_PROC_STOPPED &&
 	    (rec.flags & CKPT_PROC_ZOMBIE || !WIFSTOPPED(rec.exit_status) ||
@@ -86,6 +87,10 @@ static int read_proc(struct img_reader *r, struct ck_image *img, uint32_t len)
 		return damaged("a pid appears twice");
 	if (img->nprocs && !model_find_proc(img, rec.ppid))
 		return damaged("a process comes before its parent");
+	if (rec.flags & CKPT_PROC_SHARES_FILES &&
+	    (rec.flags & (CKPT_PROC_ROOT | CKPT_PROC_ZOMBIE) ||
+	     model_find_proc(img, rec.ppid)->rec.flags & CKPT_PROC_ZOMBIE))
+		return damaged("a process shares the descriptor table of no process");
 	n = model_add_proc(img, rec.pid);
 	if (!n)
 		return -ENOMEM;

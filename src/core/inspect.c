@@ -5,6 +5,7 @@
  * it; nothing is printed for an image that does not verify.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -84,6 +85,8 @@ static void show_proc(struct show_ctx *s, struct ck_image *img, struct ck_proc *
 	show_i64(s, "sid", p->rec.sid);
 	if (p->rec.flags & CKPT_PROC_STOPPED)
 		show_i64(s, "stopped_by", WSTOPSIG(p->rec.exit_status));
+	if (p->rec.exit_signal != SIGCHLD)
+		show_i64(s, "exit_signal", p->rec.exit_signal);
 	for (size_t k = 0; res_table[k]; k++)
 		if (res_table[k]->show)
 			res_table[k]->show(s, img, p);

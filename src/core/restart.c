@@ -88,6 +88,12 @@ static bool is_zombie(const struct ck_proc *p)
 	return p->rec.flags & CKPT_PROC_ZOMBIE;
 }
 
+static bool is_helper(const struct ck_proc *p)
+{
+	return p->rec.flags & CK_PROC_HELPER;
+}
+
+
 /* ---- 1. the image ---- */
 
 static char proc_state(pid_t pid, char *comm, size_t len)
@@ -261,6 +267,12 @@ static int prepare(struct rst_ctx *ctx)
 		p->rst->list = -1;
 		p->rst->parent = i ? model_find_proc(ctx->img, p->rec.ppid) : NULL;
 		p->rst->forker = p->forker ? model_find_proc(ctx->img, p->forker) : p->rst->parent;
+		if (p->rec.flags & CKPT_PROC_SHARES_FILES) {
+			p->rst->files_shared = true;
+			p->rst->parent->rst->files_shared = true;
+		}
+		if (is_zombie(p) && !is_helper(p) && p->rec.exit_signal != SIGCHLD)
+			p->rst->parent->rst->zombie_signals = true;
 		for (uint32_t t = 1; p->rec.parent_tid && t < p->rst->parent->nthreads; t++)
 			if (p->rst->parent->threads[t].rec.tid == p->rec.parent_tid)
 				p->rst->parent->threads[t].trace->st.forks = true;
@@ -329,29 +341,45 @@ static int plan_temporaries(struct rst_ctx *ctx)
 	return err;
 }
 
-static bool is_helper(const struct ck_proc *p)
+/* The signal a child's exit sends its parent: its own, but a helper's,
+ * which its parent reaps with a plain wait4, is SIGCHLD. */
+static int exit_signal(const struct ck_proc *child)
 {
-	return p->rec.flags & CK_PROC_HELPER;
+	return is_helper(child) ? SIGCHLD : child->rec.exit_signal;
 }
 
-/* clone3 of a child process (or zombie), which runs its own list. A helper
- * forks its processes as children of its own parent (which clone3 wants
- * without an exit signal: the child gets the helper's, SIGCHLD). */
+/* clone3 of a child process (or zombie), which runs its own list, with its
+ * exit signal. A helper forks its processes as children of its own parent
+ * (which clone3 wants without an exit signal: the child gets the
+ * helper's, SIGCHLD, which must be theirs). */
 static int plan_fork(struct rst_ctx *ctx, const struct ck_proc *child)
 {
 	struct blob_plan *bp = &ctx->plan;
 	int32_t pid = child->rec.pid;
 	int64_t tid_off = plan_data(bp, &pid, sizeof(pid));
 	bool by_helper = child->rst->forker != child->rst->parent;
+	bool files = child->rec.flags & CKPT_PROC_SHARES_FILES;
 	struct clone_args args = {
-		.flags = by_helper ? CLONE_PARENT : 0,
-		.exit_signal = by_helper ? 0 : SIGCHLD,
+		.flags = (by_helper ? CLONE_PARENT : 0) | (files ? CLONE_FILES : 0),
+		.exit_signal = by_helper ? 0 : (uint64_t)exit_signal(child),
 		.stack_size = PLAN_STACK_SIZE,
 		.set_tid = (uint64_t)tid_off,
 		.set_tid_size = 1,
 	};
 	int64_t off = plan_data(bp, &args, sizeof(args));
 
+	if (by_helper && files) {
+		log_err("pid %d: a process its session's helper forks cannot have its parent's "
+			"descriptor table: not supported",
+			pid);
+		return -EOPNOTSUPP;
+	}
+	if (by_helper && exit_signal(child) != SIGCHLD) {
+		log_err("pid %d: exit signal %d: a process its session's helper forks signals "
+			"SIGCHLD: not supported",
+			pid, exit_signal(child));
+		return -EOPNOTSUPP;
+	}
 	if (tid_off < 0 || off < 0 ||
 	    plan_reloc(bp, (uint64_t)off + offsetof(struct clone_args, set_tid)) ||
 	    plan_reloc_stack(bp, (uint64_t)off + offsetof(struct clone_args, stack),
@@ -394,7 +422,8 @@ static int plan_zombie(struct rst_ctx *ctx, struct ck_proc *p)
 		return plan_call(bp, 0, 0, SYS_exit_group, (status >> 8) & 0xff, 0, 0, 0, 0, 0,
 				 "exit with status %d", (status >> 8) & 0xff);
 	{
-		/* die from the signal, as it did (the core-dumped bit is not kept) */
+		/* die from the signal, as it did (checkpoint refuses a zombie
+		 * that dumped core: the bit would be lost) */
 		struct rlimit no_core = { 0, 0 };
 		uint64_t mask = 1ULL << (sig - 1);
 		uint64_t dfl[4] = { 0 };
@@ -509,6 +538,23 @@ static int plan_process(struct rst_ctx *ctx, struct ck_proc *p)
 		return -ENOMEM;
 	err = plan_call(bp, BLOB_MAY_FAIL, (1U << 0) | (1U << 2), SYS_rt_sigtimedwait, set_off, 0,
 			ts_off, 8, 0, 0, "forget SIGCHLD");
+	/* and the other exit signals of its zombies, one each (real-time
+	 * signals queue once per death) */
+	for (uint32_t i = 0; i < ctx->img->nprocs && p->rst->zombie_signals && !err; i++) {
+		const struct ck_proc *c = &ctx->img->procs[i];
+		uint64_t set;
+
+		if (c->rst->parent != p || !is_zombie(c) || exit_signal(c) == SIGCHLD ||
+		    !exit_signal(c))
+			continue;
+		set = 1ULL << (exit_signal(c) - 1);
+		set_off = plan_data(bp, &set, sizeof(set));
+		if (set_off < 0)
+			return -ENOMEM;
+		err = plan_call(bp, BLOB_MAY_FAIL, (1U << 0) | (1U << 2), SYS_rt_sigtimedwait,
+				set_off, 0, ts_off, 8, 0, 0, "forget signal %d of zombie %d",
+				exit_signal(c), c->rec.pid);
+	}
 	for (uint32_t i = 1; i < p->nthreads && !err; i++)
 		if (!p->threads[i].trace->st.forks)
 			err = plan_thread(ctx, p, &p->threads[i]);
@@ -516,7 +562,9 @@ static int plan_process(struct rst_ctx *ctx, struct ck_proc *p)
 		err = plan_phase(ctx, p, PLAN_SETUP);
 	if (!err)
 		err = plan_thread_hooks(ctx, p, main_thread, false);
-	if (!err)
+	/* a table shared with another process of the tree: ckpt closes them
+	 * once every list has run (see finish) */
+	if (!err && !p->rst->files_shared)
 		err = plan_call(bp, 0, 0, SYS_close_range, ctx->temp_base, ~0U, 0, 0, 0, 0,
 				"close the temporary descriptors");
 	if (!err)
@@ -1074,6 +1122,17 @@ static int finish(struct restart *rs, struct ck_proc *p)
 	for (size_t k = 0; res_table[k] && !err; k++)
 		if (res_table[k]->finish)
 			err = res_table[k]->finish(&rs->ctx, p);
+	if (!err && p->rst->files_shared) {
+		err = blob_remote(rs, &p->threads[0], &ret, SYS_close_range, rs->ctx.temp_base,
+				  (long)~0U);
+		if (!err && ret)
+			err = (int)ret;
+		if (err) {
+			log_err("pid %d: cannot close the temporary descriptors: %s", p->rec.pid,
+				strerror(-err));
+			return err;
+		}
+	}
 	if (!err)
 		err = blob_remote(rs, &p->threads[0], &ret, SYS_munmap, (long)bp->base,
 				  (long)bp->size);

@@ -3,8 +3,16 @@
  *
  * clone() lets two processes share their memory, descriptor table, root
  * and cwd without being threads of one process; a vfork child shares its
- * parent's memory until it calls exec or exits. Restart rebuilds each process's resources as its own, so such
- * sharing would come back as two copies that drift apart: it is refused.
+ * parent's memory until it calls exec or exits. Restart rebuilds each
+ * process's memory and fs context as its own, so such sharing would come
+ * back as two copies that drift apart: it is refused.
+ *
+ * A descriptor table is shared again: a process that has its parent's
+ * (CLONE_FILES) is marked CKPT_PROC_SHARES_FILES and restart creates it
+ * with CLONE_FILES. Every process of a table must so reach, from parent to
+ * parent, the one process of it whose parent does not have it; a table
+ * shared otherwise (by siblings only, after CLONE_PARENT) is refused.
+ *
  * kcmp(2) orders the kernel objects, so sorting the processes by each kind
  * puts the sharers side by side.
  */
@@ -27,7 +35,7 @@ struct shared_kind {
 static const struct shared_kind kinds[] = {
 	{ KCMP_VM, "its memory",
 	  "CLONE_VM without CLONE_THREAD, as a vfork child has until it calls exec or exits" },
-	{ KCMP_FILES, "its descriptor table", "CLONE_FILES" },
+	{ KCMP_FILES, "its descriptor table", "CLONE_FILES, but not from its parent's" },
 	{ KCMP_FS, "its root, cwd and umask", "CLONE_FS" },
 };
 
@@ -46,7 +54,29 @@ static int kcmp_order(const void *a, const void *b, void *arg)
 	return pa < pb ? -1 : pa > pb;
 }
 
-int check_unshared(const struct ck_image *img)
+/* Marks the processes that have their parent's descriptor table. */
+static void mark_shared_files(struct ck_image *img)
+{
+	for (uint32_t i = 1; i < img->nprocs; i++) {
+		struct ck_proc *p = &img->procs[i];
+
+		if (!(p->rec.flags & CKPT_PROC_ZOMBIE) &&
+		    syscall(SYS_kcmp, p->rec.pid, p->rec.ppid, KCMP_FILES, 0, 0) == 0)
+			p->rec.flags |= CKPT_PROC_SHARES_FILES;
+	}
+}
+
+/* The process of pid's descriptor table whose parent does not have it. */
+static pid_t files_owner(const struct ck_image *img, pid_t pid)
+{
+	const struct ck_proc *p = model_find_proc(img, pid);
+
+	while (p && p->rec.flags & CKPT_PROC_SHARES_FILES)
+		p = model_find_proc(img, p->rec.ppid);
+	return p ? p->rec.pid : pid;
+}
+
+int check_unshared(struct ck_image *img)
 {
 	pid_t *pids = malloc((img->nprocs ? img->nprocs : 1) * sizeof(*pids));
 	size_t n = 0;
@@ -54,6 +84,7 @@ int check_unshared(const struct ck_image *img)
 
 	if (!pids)
 		return -ENOMEM;
+	mark_shared_files(img);
 	for (uint32_t i = 0; i < img->nprocs; i++)
 		if (!(img->procs[i].rec.flags & CKPT_PROC_ZOMBIE))
 			pids[n++] = img->procs[i].rec.pid;
@@ -64,9 +95,13 @@ int check_unshared(const struct ck_image *img)
 		for (size_t i = 1; i < n && !err; i++) {
 			if (syscall(SYS_kcmp, pids[i - 1], pids[i], type, 0, 0) != 0)
 				continue;
-			log_err("pid %d: shares %s with pid %d (%s): not supported",
+			if (type == KCMP_FILES &&
+			    files_owner(img, pids[i - 1]) == files_owner(img, pids[i]))
+				continue;
+			log_err("pid %d: shares %s with pid %d (%s%s): not supported",
 				pids[i] > pids[i - 1] ? pids[i] : pids[i - 1], kinds[k].what,
-				pids[i] > pids[i - 1] ? pids[i - 1] : pids[i], kinds[k].how);
+				pids[i] > pids[i - 1] ? pids[i - 1] : pids[i], kinds[k].how,
+				type == KCMP_FILES ? ", not both from parents that have it" : "");
 			err = -EOPNOTSUPP;
 		}
 	}

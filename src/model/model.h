@@ -74,6 +74,7 @@ struct ck_shmem {
 	int ro_fd; /* restart: read-only descriptor, for areas that may not write */
 	int dir_fd; /* restart, named /dev/shm file: its directory, where it is linked */
 	bool created; /* restart: ckpt created it (SysV: the segment exists) */
+	bool own_given; /* restart, memfd: memfd_create's own description went to a file */
 	bool committed; /* restart: the tree runs with it; keep it */
 };
 struct ck_vma {

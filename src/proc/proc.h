@@ -48,6 +48,7 @@ struct proc_stat {
 	unsigned long start_data, end_data, start_brk;
 	unsigned long arg_start, arg_end, env_start, env_end;
 	int exit_code;
+	int exit_signal; /* field 38: what the parent gets at exit; -1 in threads */
 	long num_threads;
 };
 

@@ -182,14 +182,14 @@ int proc_parse_stat(const char *text, struct proc_stat *ret)
 	/* fields 3.. after the comm: see proc(5) */
 	got = sscanf(close + 1,
 		     " %c %d %d %d %d %*d %u %*u %*u %*u %*u %*u %*u %*d %*d %ld %ld %ld %*d %llu"
-		     " %*u %*d %*u %lu %lu %lu %*u %*u %*u %*u %*u %*u %*u %*u %*u %*d %*d %u %u"
+		     " %*u %*d %*u %lu %lu %lu %*u %*u %*u %*u %*u %*u %*u %*u %*u %d %*d %u %u"
 		     " %*u %*u %*d %lu %lu %lu %lu %lu %lu %lu %d",
 		     &st.state, &st.ppid, &st.pgrp, &st.session, &st.tty_nr, &st.flags,
 		     &st.priority, &st.nice, &st.num_threads, &st.start_time, &st.start_code,
-		     &st.end_code, &st.start_stack, &st.rt_priority, &st.policy, &st.start_data,
+		     &st.end_code, &st.start_stack, &st.exit_signal, &st.rt_priority, &st.policy, &st.start_data,
 		     &st.end_data, &st.start_brk, &st.arg_start, &st.arg_end, &st.env_start,
 		     &st.env_end, &st.exit_code);
-	if (got != 23)
+	if (got != 24)
 		return -EINVAL;
 	*ret = st;
 	return 0;

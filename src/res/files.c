@@ -385,11 +385,47 @@ static int resolve_all(struct ck_image *img)
 	return 0;
 }
 
+/* Whether p's descriptor table is shared with another process of the
+ * tree (CLONE_FILES). */
+static bool shares_table(const struct ck_image *img, const struct ck_proc *p)
+{
+	if (p->rec.flags & CKPT_PROC_SHARES_FILES)
+		return true;
+	for (uint32_t i = 0; i < img->nprocs; i++)
+		if (img->procs[i].rec.ppid == p->rec.pid &&
+		    img->procs[i].rec.flags & CKPT_PROC_SHARES_FILES)
+			return true;
+	return false;
+}
+
+/* A shared table's temporary descriptors are closed by ckpt once every
+ * process is restored, which would drop the POSIX locks taken before. */
+static int check_shared_table_locks(const struct ck_image *img)
+{
+	for (uint32_t i = 0; i < img->nprocs; i++) {
+		const struct ck_proc *p = &img->procs[i];
+
+		for (uint32_t k = 0; k < p->nlocks; k++) {
+			if (p->locks[k].rec.kind != CKPT_LOCK_POSIX || !shares_table(img, p))
+				continue;
+			log_err("pid %d: '%s': a POSIX lock of a descriptor table shared with "
+				"another process (CLONE_FILES) is not supported",
+				p->rec.pid, p->locks[k].file->path);
+			return -EOPNOTSUPP;
+		}
+	}
+	return 0;
+}
+
 /* Descriptors whose fate needs the whole tree: a pipe on 0-2 is external
  * only when its other end is outside the tree. Then the descriptions that
  * name other descriptors find them. */
 static int collect_done(struct dump_ctx *ctx)
 {
+	int err = check_shared_table_locks(ctx->img);
+
+	if (err)
+		return err;
 	for (uint32_t i = 0; i < ctx->img->nprocs; i++) {
 		struct ck_proc *p = &ctx->img->procs[i];
 
@@ -559,7 +595,8 @@ static int prepare(struct rst_ctx *ctx, struct ck_proc *p)
 }
 
 /* Each descriptor is a copy of the temporary one the process inherited,
- * or opened by the process itself; once the temporaries are closed, the
+ * or opened by the process itself; one that has its parent's descriptor
+ * table leaves them to the parent. Once the temporaries are closed, the
  * process takes its POSIX locks (fd_locks.c). */
 static int plan(struct rst_ctx *ctx, struct ck_proc *p, struct blob_plan *bp, enum plan_phase phase)
 {
@@ -567,7 +604,7 @@ static int plan(struct rst_ctx *ctx, struct ck_proc *p, struct blob_plan *bp, en
 
 	if (phase == PLAN_FINAL)
 		return fd_locks_plan(p, bp);
-	if (phase != PLAN_SETUP)
+	if (phase != PLAN_SETUP || p->rec.flags & CKPT_PROC_SHARES_FILES)
 		return 0;
 	for (size_t i = 0; i < p->rst->ninstalls && !err; i++) {
 		const struct fd_install *in = &p->rst->installs[i];

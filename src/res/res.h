@@ -103,6 +103,8 @@ struct ck_rst {
 	int exe_src; /* ckpt's descriptor of the executable, for PR_SET_MM_MAP */
 	int cwd_src, root_src;
 	bool done_pages; /* its pages are written: it may fork its children */
+	bool files_shared; /* its descriptor table is its parent's or a child's (CLONE_FILES) */
+	bool zombie_signals; /* a zombie child's exit signal is not SIGCHLD */
 };
 
 enum plan_phase {

@@ -703,6 +703,29 @@ static int map_fd(struct ck_obj *o, bool rw, int *ret_fd)
 	return 0;
 }
 
+/*
+ * memfd_create's own description is no writer to exec (a memfd runs with
+ * fexecve while it is open), where one opened read-write through /proc is
+ * (exec fails with ETXTBSY): the first read-write description of a memfd
+ * is memfd_create's own, as it was in the process (the only way to have
+ * one that does not count).
+ */
+static int reopen_own(struct ck_shmem *s, uint32_t flags)
+{
+	int fd = fcntl(s->obj.fd, F_DUPFD_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	if (fcntl(fd, F_SETFL, (int)flags & (O_APPEND | O_NONBLOCK | O_NOATIME))) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	s->own_given = true;
+	return fd;
+}
+
 static int reopen(struct ck_obj *o, uint32_t flags)
 {
 	struct ck_shmem *s = (struct ck_shmem *)o;
@@ -711,6 +734,9 @@ static int reopen(struct ck_obj *o, uint32_t flags)
 
 	if (s->obj.fd < 0)
 		return -EBADF;
+	if (s->rec.kind == CKPT_SHMEM_MEMFD && !s->own_given && (flags & O_ACCMODE) == O_RDWR &&
+	    !(flags & ~(O_ACCMODE | O_APPEND | O_NONBLOCK | O_NOATIME | O_LARGEFILE)))
+		return reopen_own(s, flags);
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", s->obj.fd);
 	/* O_NOFOLLOW (shm_open's) would refuse the magic link; it is lost */
 	fd = open(path, ((int)flags & ~O_NOFOLLOW) | O_CLOEXEC | O_NOCTTY);
