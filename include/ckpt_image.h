@@ -76,6 +76,12 @@ enum ckpt_rec_type {
 	/* 300-399: files */
 	CKPT_REC_FILE = 300, /* an open file description, referenced by id */
 	CKPT_REC_FD = 301, /* one descriptor of the current process */
+	CKPT_REC_FILE_PIDFD = 340, /* a pidfd */
+	CKPT_REC_FILE_PROC = 341, /* a file of a process's /proc directory */
+	CKPT_REC_FILE_DELETED = 342, /* a description of a deleted file */
+	CKPT_REC_DELETED = 343, /* a deleted file's content, referenced by id */
+	CKPT_REC_DELETED_DATA = 344, /* a piece of that content */
+	CKPT_REC_FILE_ID = 345, /* what a FILE record's file was at checkpoint */
 
 	/* 400-499: memory */
 	CKPT_REC_MM = 400,
@@ -259,6 +265,9 @@ enum ckpt_file_kind {
 	CKPT_FILE_DIR = 2, /* directory */
 	CKPT_FILE_CHR = 3, /* one of the stateless character devices (null, zero, ...) */
 	CKPT_FILE_SHM = 4, /* a memfd or a file of /dev/shm: a shared memory object */
+	CKPT_FILE_PIDFD = 15, /* CKPT_REC_FILE_PIDFD */
+	CKPT_FILE_PROC = 16, /* CKPT_REC_FILE_PROC */
+	CKPT_FILE_DELETED = 17, /* CKPT_REC_FILE_DELETED */
 };
 
 struct ckpt_rec_file {
@@ -291,6 +300,63 @@ struct ckpt_rec_fd {
 	uint32_t ext_kind;
 };
 _Static_assert(sizeof(struct ckpt_rec_fd) == 16, "fd size");
+
+/* CKPT_REC_FILE_ID: the identity of the regular file or directory of the
+ * FILE record just before it */
+struct ckpt_rec_file_id {
+	uint32_t file_id;
+	uint32_t pad;
+	struct ckpt_file_id fid;
+};
+_Static_assert(sizeof(struct ckpt_rec_file_id) == 40, "file id record size");
+
+/* CKPT_REC_FILE_PIDFD: struct ckpt_rec_file, then this */
+#define CKPT_PIDFD_THREAD (1U << 0) /* PIDFD_THREAD: of one thread */
+#define CKPT_PIDFD_EXITED (1U << 1) /* its process had exited and been reaped */
+#define CKPT_PIDFD_FLAGS_ALL ((1U << 2) - 1)
+
+struct ckpt_file_pidfd {
+	int32_t pid; /* a process (or thread) of the tree; 0 when exited */
+	uint32_t flags;
+};
+_Static_assert(sizeof(struct ckpt_file_pidfd) == 8, "pidfd size");
+
+/* CKPT_REC_FILE_PROC: struct ckpt_rec_file, then this, then rest_len bytes:
+ * the path is /proc/<pid><rest> */
+struct ckpt_file_proc {
+	int32_t pid; /* a process (or thread) of the tree */
+	uint32_t rest_len;
+};
+_Static_assert(sizeof(struct ckpt_file_proc) == 8, "proc file size");
+
+/* CKPT_REC_FILE_DELETED: struct ckpt_rec_file, then this */
+struct ckpt_file_deleted {
+	uint32_t content_id; /* its CKPT_REC_DELETED */
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct ckpt_file_deleted) == 8, "deleted file size");
+
+/* CKPT_REC_DELETED, followed by dir_len bytes: the directory the file was
+ * in, and name_len bytes: its name there (for messages) */
+struct ckpt_rec_deleted {
+	uint32_t id;
+	uint32_t mode; /* st_mode */
+	uint32_t uid, gid;
+	uint64_t size;
+	uint64_t data_bytes; /* bytes in its CKPT_REC_DELETED_DATA records */
+	uint32_t dir_len;
+	uint32_t name_len;
+};
+_Static_assert(sizeof(struct ckpt_rec_deleted) == 40, "deleted size");
+
+/* CKPT_REC_DELETED_DATA: followed by the bytes at offset, in offset order,
+ * after its CKPT_REC_DELETED and before any description of it */
+struct ckpt_rec_deleted_data {
+	uint32_t id;
+	uint32_t pad;
+	uint64_t offset;
+};
+_Static_assert(sizeof(struct ckpt_rec_deleted_data) == 16, "deleted data size");
 
 /* CKPT_REC_MM, followed by auxv_len bytes of auxv and exe_len bytes of the
  * executable's path */

@@ -17,6 +17,7 @@ enum obj_kind {
 	OBJ_SHMEM = 2,
 	OBJ_MAPFILE = 3, /* restart only: a file opened to be mapped */
 	OBJ_DIR = 4, /* restart only: a directory to enter */
+	OBJ_DELETED = 5, /* the content of a deleted file (res/fd_deleted.c) */
 };
 
 struct obj_ops; /* what other resources may do with it (res/res.h), or NULL */

@@ -36,10 +36,11 @@
 	(O_ACCMODE | O_APPEND | O_NONBLOCK | O_DIRECT | O_NOATIME | O_SYNC | O_DSYNC | O_PATH |    \
 	 O_DIRECTORY | O_NOFOLLOW | O_LARGEFILE)
 
-extern const struct fd_ops fd_reg_ops;
+extern const struct fd_ops fd_pidfd_ops, fd_procfs_ops, fd_deleted_ops, fd_reg_ops;
 
 /* Checkpoint asks each kind in this order whether a description is its. */
-static const struct fd_ops *const fd_kinds[] = { &fd_reg_ops, NULL };
+static const struct fd_ops *const fd_kinds[] = { &fd_pidfd_ops, &fd_procfs_ops, &fd_deleted_ops,
+						 &fd_reg_ops, NULL };
 
 static const struct fd_ops *kind_of_rec(uint32_t type, uint32_t kind)
 {
@@ -353,6 +354,10 @@ static int read_rec(struct ck_image *img, struct ck_proc *p, struct ck_thread *t
 	int err;
 
 	(void)t;
+	for (size_t i = 0; fd_kinds[i]; i++)
+		for (const uint32_t *k = fd_kinds[i]->more_types; k && *k; k++)
+			if (*k == type)
+				return fd_kinds[i]->read_more(img, type, data, len);
 	if (type != CKPT_REC_FD)
 		return read_file(img, type, data, len);
 	err = res_check_len(type, len, sizeof(*r), 0);
@@ -394,7 +399,70 @@ static int check(struct rst_ctx *ctx, struct ck_proc *p)
 
 int fd_open_file(struct rst_ctx *ctx, struct ck_proc *p, int fd, struct ck_file *f)
 {
-	return f->obj.fd < 0 ? f->ops->open(ctx, p, fd, f) : 0;
+	int err = f->obj.fd < 0 && f->ops->open ? f->ops->open(ctx, p, fd, f) : 0;
+
+	if (!err && f->obj.fd < 0 && !f->ops->plan_open)
+		return -EINVAL;
+	return err;
+}
+
+/* Whether the process opens descriptor i itself (an earlier one of the
+ * same description in the process is copied instead). */
+static bool opens_itself(const struct ck_proc *p, uint32_t i)
+{
+	const struct ck_file *f = p->fds[i].file;
+
+	return f && f->obj.fd < 0 && f->ops->plan_open;
+}
+
+static int first_fd_of(const struct ck_proc *p, uint32_t i)
+{
+	for (uint32_t j = 0; j < i; j++)
+		if (p->fds[j].file == p->fds[i].file)
+			return p->fds[j].rec.fd;
+	return -1;
+}
+
+int fd_plan_number(struct blob_plan *bp, const struct ck_proc *p, int fd)
+{
+	uint32_t at = p->nfds;
+	int n;
+
+	for (uint32_t i = 0; i < p->nfds; i++)
+		if (p->fds[i].rec.fd == fd)
+			at = i;
+	if (at == p->nfds)
+		return -EINVAL;
+	/* every descriptor is installed, or opened (or copied) in fds order */
+	for (n = 0;; n++) {
+		bool taken = false;
+
+		for (uint32_t i = 0; i < p->nfds && !taken; i++)
+			taken = p->fds[i].rec.fd == n && (i < at || !opens_itself(p, i));
+		if (!taken)
+			break;
+	}
+	return plan_call(bp, BLOB_MAY_FAIL, 0, SYS_close, (uint64_t)n, 0, 0, 0, 0, 0,
+			 "free fd %d for fd %d", n, fd) ?: n;
+}
+
+int fd_plan_move(struct blob_plan *bp, const struct ck_proc *p, int fd, int at)
+{
+	const struct ck_fd *d = NULL;
+
+	for (uint32_t i = 0; i < p->nfds; i++)
+		if (p->fds[i].rec.fd == fd)
+			d = &p->fds[i];
+	if (!d)
+		return -EINVAL;
+	if (at == fd)
+		return plan_call(bp, 0, 0, SYS_fcntl, (uint64_t)fd, F_SETFD,
+				 d->rec.flags & CKPT_FD_CLOEXEC ? FD_CLOEXEC : 0, 0, 0, 0,
+				 "set fd %d's close-on-exec flag", fd);
+	return plan_call(bp, 0, 0, SYS_dup3, (uint64_t)at, (uint64_t)fd,
+			 d->rec.flags & CKPT_FD_CLOEXEC ? O_CLOEXEC : 0, 0, 0, 0, "move fd %d to %d",
+			 at, fd) ?:
+	       plan_call(bp, 0, 0, SYS_close, (uint64_t)at, 0, 0, 0, 0, 0, "close fd %d", at);
 }
 
 static int prepare(struct rst_ctx *ctx, struct ck_proc *p)
@@ -404,10 +472,10 @@ static int prepare(struct rst_ctx *ctx, struct ck_proc *p)
 		bool cloexec = d->rec.flags & CKPT_FD_CLOEXEC;
 		int src = d->rec.fd, err = 0;
 
-		if (d->file && d->file->ops->plan_open)
-			continue; /* the process opens it itself */
 		if (d->file) {
 			err = fd_open_file(ctx, p, d->rec.fd, d->file);
+			if (!err && d->file->obj.fd < 0)
+				continue; /* the process opens it itself */
 			src = d->file->obj.fd;
 		}
 		if (!err)
@@ -436,8 +504,15 @@ static int plan(struct rst_ctx *ctx, struct ck_proc *p, struct blob_plan *bp, en
 	}
 	for (uint32_t i = 0; i < p->nfds && !err; i++) {
 		struct ck_fd *d = &p->fds[i];
+		int first = first_fd_of(p, i);
 
-		if (d->file && d->file->ops->plan_open)
+		if (!opens_itself(p, i))
+			continue;
+		if (first >= 0)
+			err = plan_call(bp, 0, 0, SYS_dup3, (uint64_t)first, (uint64_t)d->rec.fd,
+					d->rec.flags & CKPT_FD_CLOEXEC ? O_CLOEXEC : 0, 0, 0, 0,
+					"copy fd %d to %d", first, d->rec.fd);
+		else
 			err = d->file->ops->plan_open(ctx, p, d->rec.fd, d->file, bp);
 	}
 	return err;
@@ -490,7 +565,9 @@ static void show(struct show_ctx *s, struct ck_image *img, struct ck_proc *p)
 	show_list_end(s);
 }
 
-static const uint32_t types[] = { CKPT_REC_FILE, CKPT_REC_FD, 0 };
+static const uint32_t types[] = { CKPT_REC_FILE,	    CKPT_REC_FD,	   CKPT_REC_FILE_ID,
+				  CKPT_REC_FILE_PIDFD,	    CKPT_REC_FILE_PROC,	   CKPT_REC_FILE_DELETED,
+				  CKPT_REC_DELETED,	    CKPT_REC_DELETED_DATA, 0 };
 
 const struct res_ops files_ops = {
 	.name = "files",

@@ -51,13 +51,21 @@ struct fd_ops {
 	int (*read)(struct ck_image *img, struct ck_file *f, const void *data, uint32_t len);
 	/* restart, in ckpt, before any process exists: opens the description
 	 * (f->obj.fd), which the new processes inherit; p and fd are the
-	 * first descriptor to reach it, for messages */
+	 * first descriptor to reach it, for messages. A kind with plan_open
+	 * may leave f->obj.fd at -1 (or have no open): the process opens it. */
 	int (*open)(struct rst_ctx *ctx, struct ck_proc *p, int fd, struct ck_file *f);
 	/* restart, in the process instead, once every process of the tree
 	 * exists (for what names a process: pidfds, /proc/PID files): the
-	 * blob's calls that open it at descriptor number fd */
+	 * blob's calls that open it at descriptor number fd, which are the
+	 * call that opens it, then fd_plan_move. Other descriptors of the
+	 * process that reach f are copies of the first (a description that
+	 * several processes reach becomes one per process). */
 	int (*plan_open)(struct rst_ctx *ctx, struct ck_proc *p, int fd, struct ck_file *f,
 			 struct blob_plan *bp);
+	/* records of other types the kind reads (objects its descriptions
+	 * share, or more of a description), 0-terminated, and their reader */
+	const uint32_t *more_types;
+	int (*read_more)(struct ck_image *img, uint32_t type, const void *data, uint32_t len);
 	void (*show)(struct show_ctx *s, const struct ck_file *f);
 	/* frees f->priv */
 	void (*release)(struct ck_file *f);
@@ -76,5 +84,13 @@ struct ck_file *fd_file_of(const struct ck_proc *p, int fd);
 /* Restart: makes sure f is open in ckpt (f->obj.fd), for kinds whose own
  * opening needs another description open first. */
 int fd_open_file(struct rst_ctx *ctx, struct ck_proc *p, int fd, struct ck_file *f);
+/* plan_open: the number the next call that opens a descriptor returns in
+ * p when it opens descriptor fd (the lowest free one: the process then
+ * holds every descriptor installed and those opened before fd, and a call
+ * planned here closes anything else there); a negative -errno on failure. */
+int fd_plan_number(struct blob_plan *bp, const struct ck_proc *p, int fd);
+/* plan_open: moves the descriptor just opened at number at to its saved
+ * number fd, with its close-on-exec flag. */
+int fd_plan_move(struct blob_plan *bp, const struct ck_proc *p, int fd, int at);
 
 #endif

@@ -1,0 +1,218 @@
+/*
+ * fd_pidfd.c: pidfds (pidfd_open, clone's CLONE_PIDFD) of a process of the
+ * tree, or of one of its threads (PIDFD_THREAD), and pidfds of a process
+ * that has exited and been reaped (fdinfo "Pid: -1").
+ *
+ * A pidfd of a live process (a zombie included) is opened by the holder
+ * itself with pidfd_open once every process of the tree exists (plan_open).
+ * A thread pidfd must name a thread of the process that holds it: threads
+ * of other processes are created concurrently with the holder's restore.
+ * A pidfd of a process outside the tree is refused.
+ *
+ * A pidfd of a reaped process is opened in ckpt: a child forked for it
+ * exits at once, its pidfd is taken before ckpt reaps it. That pidfd is
+ * readable (POLLIN: the process exited), and waitid(P_PIDFD) on it fails
+ * with ECHILD, as it did on the original, whose process nobody could wait
+ * for any more. Its exit status is not kept.
+ *
+ * Several descriptors of one process reaching one pidfd stay one
+ * description; a pidfd that several processes share becomes one
+ * description per process (its only state is O_NONBLOCK).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "res/files.h"
+#include "util/log.h"
+
+#define PIDFD_THREAD O_EXCL
+
+static bool is_pidfd(const struct fd_probe *pr)
+{
+	return !strcmp(pr->target, "anon_inode:[pidfd]") || !strncmp(pr->target, "pidfd:", 6);
+}
+
+static const struct ck_thread *thread_of(const struct ck_proc *p, pid_t tid)
+{
+	for (uint32_t t = 0; t < p->nthreads; t++)
+		if (p->threads[t].rec.tid == tid)
+			return &p->threads[t];
+	return NULL;
+}
+
+/* The process of the tree with a thread tid (its main thread: pid). */
+static const struct ck_proc *proc_of_tid(const struct ck_image *img, pid_t tid)
+{
+	const struct ck_proc *p = model_find_proc(img, tid);
+
+	if (p)
+		return p;
+	for (uint32_t i = 0; i < img->nprocs; i++)
+		if (thread_of(&img->procs[i], tid))
+			return &img->procs[i];
+	return NULL;
+}
+
+static int collect(struct dump_ctx *ctx, const struct fd_probe *pr, struct ck_file *f)
+{
+	struct ckpt_file_pidfd *d = calloc(1, sizeof(*d));
+	const struct ck_proc *owner;
+	char why[96];
+	pid_t pid;
+	int err;
+
+	if (!d)
+		return -ENOMEM;
+	f->priv = d;
+	f->rec.kind = CKPT_FILE_PIDFD;
+	if (pr->fi.flags & PIDFD_THREAD)
+		d->flags |= CKPT_PIDFD_THREAD;
+	err = proc_parse_pidfd_fdinfo(pr->fdinfo, &pid);
+	if (err)
+		return fd_refuse(pr, "pidfd", "its fdinfo does not say which process it is of");
+	if (pid == -1) {
+		d->flags |= CKPT_PIDFD_EXITED;
+		return 0;
+	}
+	owner = pid > 0 ? proc_of_tid(ctx->img, pid) : NULL;
+	if (!owner) {
+		snprintf(why, sizeof(why), "it is of %s%d, outside the tree",
+			 pid ? "pid " : "a process of another pid namespace than ckpt's, ", pid);
+		return fd_refuse(pr, "pidfd", why);
+	}
+	if (owner->rec.pid != pid && owner != pr->p) {
+		snprintf(why, sizeof(why), "it is of thread %d of pid %d, another process: not supported",
+			 pid, owner->rec.pid);
+		return fd_refuse(pr, "pidfd", why);
+	}
+	d->pid = pid;
+	return 0;
+}
+
+static int write_rec(struct img_writer *w, struct ck_file *f)
+{
+	struct iovec iov = { .iov_base = f->priv, .iov_len = sizeof(struct ckpt_file_pidfd) };
+
+	return fd_write_rec(w, CKPT_REC_FILE_PIDFD, f, &iov, 1);
+}
+
+static int read_rec(struct ck_image *img, struct ck_file *f, const void *data, uint32_t len)
+{
+	const struct ckpt_rec_file *r = data;
+	struct ckpt_file_pidfd *d;
+	int err = res_check_len(CKPT_REC_FILE_PIDFD, len, sizeof(*r) + sizeof(*d), 0);
+
+	if (err)
+		return err;
+	d = malloc(sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	memcpy(d, r + 1, sizeof(*d));
+	f->priv = d;
+	if (d->flags & ~CKPT_PIDFD_FLAGS_ALL || f->rec.flags & ~(O_RDWR | O_NONBLOCK) ||
+	    !(d->flags & CKPT_PIDFD_EXITED) != (d->pid > 0))
+		return res_bad(CKPT_REC_FILE_PIDFD, "is malformed");
+	/* a thread's pid is checked against its holder's threads at restart */
+	if (d->pid > 0 && !(d->flags & CKPT_PIDFD_THREAD) && !model_find_proc(img, d->pid))
+		return res_bad(CKPT_REC_FILE_PIDFD, "is of a process not in the image");
+	return 0;
+}
+
+static unsigned int open_flags(const struct ck_file *f)
+{
+	const struct ckpt_file_pidfd *d = f->priv;
+
+	return (f->rec.flags & O_NONBLOCK) | (d->flags & CKPT_PIDFD_THREAD ? PIDFD_THREAD : 0);
+}
+
+/* In ckpt, for a reaped process: a child that exits at once. */
+static int open_exited(struct rst_ctx *ctx, struct ck_proc *p, int fd, struct ck_file *f)
+{
+	const struct ckpt_file_pidfd *d = f->priv;
+	int pfd, err = 0;
+	pid_t child;
+
+	(void)ctx;
+	if (!(d->flags & CKPT_PIDFD_EXITED))
+		return 0; /* the process opens it */
+	child = fork();
+	if (child == 0)
+		_exit(0);
+	if (child < 0) {
+		err = -errno;
+		log_err("pid %d fd %d: pidfd: cannot fork a process to exit: %s", p->rec.pid, fd,
+			strerror(errno));
+		return err;
+	}
+	pfd = (int)syscall(SYS_pidfd_open, child, open_flags(f));
+	if (pfd < 0)
+		err = -errno;
+	while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
+		;
+	if (err) {
+		log_err("pid %d fd %d: pidfd: cannot open one of an exited process: %s", p->rec.pid,
+			fd, strerror(-err));
+		return err;
+	}
+	f->obj.fd = pfd;
+	return 0;
+}
+
+static int plan_open(struct rst_ctx *ctx, struct ck_proc *p, int fd, struct ck_file *f,
+		     struct blob_plan *bp)
+{
+	const struct ckpt_file_pidfd *d = f->priv;
+	int at;
+
+	(void)ctx;
+	if (d->pid != p->rec.pid && (d->flags & CKPT_PIDFD_THREAD) && !thread_of(p, d->pid) &&
+	    !model_find_proc(ctx->img, d->pid)) {
+		log_err("pid %d fd %d: pidfd: it is of thread %d, not one of this process", p->rec.pid,
+			fd, d->pid);
+		return -EBADMSG;
+	}
+	at = fd_plan_number(bp, p, fd);
+	if (at < 0)
+		return at;
+	return plan_call(bp, 0, 0, SYS_pidfd_open, (uint64_t)d->pid, open_flags(f), 0, 0, 0, 0,
+			 "open a pidfd of %d for fd %d", d->pid, fd) ?:
+	       fd_plan_move(bp, p, fd, at);
+}
+
+static void show(struct show_ctx *s, const struct ck_file *f)
+{
+	const struct ckpt_file_pidfd *d = f->priv;
+
+	if (d->flags & CKPT_PIDFD_EXITED)
+		show_bool(s, "exited", true);
+	else
+		show_i64(s, "pid", d->pid);
+	if (d->flags & CKPT_PIDFD_THREAD)
+		show_bool(s, "thread", true);
+}
+
+static void release(struct ck_file *f)
+{
+	free(f->priv);
+}
+
+static const uint32_t kinds[] = { CKPT_FILE_PIDFD, 0 };
+
+const struct fd_ops fd_pidfd_ops = {
+	.name = "pidfd",
+	.kinds = kinds,
+	.rec_type = CKPT_REC_FILE_PIDFD,
+	.is = is_pidfd,
+	.collect = collect,
+	.write = write_rec,
+	.read = read_rec,
+	.open = open_exited,
+	.plan_open = plan_open,
+	.show = show,
+	.release = release,
+};
