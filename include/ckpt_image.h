@@ -82,6 +82,7 @@ enum ckpt_rec_type {
 	CKPT_REC_DELETED = 343, /* a deleted file's content, referenced by id */
 	CKPT_REC_DELETED_DATA = 344, /* a piece of that content */
 	CKPT_REC_FILE_ID = 345, /* what a FILE record's file was at checkpoint */
+	CKPT_REC_FILE_OWNER = 346, /* whom a description signals (F_SETOWN_EX, F_SETSIG) */
 
 	/* 400-499: memory */
 	CKPT_REC_MM = 400,
@@ -309,6 +310,22 @@ struct ckpt_rec_file_id {
 	struct ckpt_file_id fid;
 };
 _Static_assert(sizeof(struct ckpt_rec_file_id) == 40, "file id record size");
+
+/* CKPT_REC_FILE_OWNER: after the record of a description whose owner or
+ * signal is set */
+enum ckpt_owner_type {
+	CKPT_OWNER_TID = 0, /* F_OWNER_TID */
+	CKPT_OWNER_PID = 1, /* F_OWNER_PID */
+	CKPT_OWNER_PGRP = 2, /* F_OWNER_PGRP */
+};
+
+struct ckpt_rec_file_owner {
+	uint32_t file_id;
+	int32_t type;
+	int32_t pid; /* a thread, process or process group of the tree; 0: none */
+	uint32_t sig; /* F_SETSIG; 0: SIGIO */
+};
+_Static_assert(sizeof(struct ckpt_rec_file_owner) == 16, "file owner size");
 
 /* CKPT_REC_FILE_PIDFD: struct ckpt_rec_file, then this */
 #define CKPT_PIDFD_THREAD (1U << 0) /* PIDFD_THREAD: of one thread */

@@ -6,6 +6,7 @@
  *   proc    fd 3: /proc/PARENT/stat, of a process outside the tree
  *   thread  fd 3 of a child: a PIDFD_THREAD pidfd of a thread of its
  *           parent, another process
+ *   owner   fd 3: /dev/null, its owner (F_SETOWN) the parent
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -45,6 +46,9 @@ int main(int argc, char **argv)
 	} else if (!strcmp(what, "proc")) {
 		snprintf(path, sizeof(path), "/proc/%d/stat", parent);
 		scen_move_fd(open(path, O_RDONLY), 3);
+	} else if (!strcmp(what, "owner")) {
+		scen_move_fd(open("/dev/null", O_RDONLY), 3);
+		CHECK_SYS(fcntl(3, F_SETOWN, parent));
 	} else if (!strcmp(what, "thread")) {
 		CHECK(!pthread_create(&th, NULL, thread_main, NULL));
 		while (!tid)
