@@ -94,6 +94,20 @@ static int collect(struct dump_ctx *ctx, const struct fd_probe *pr, struct ck_fi
 	return 0;
 }
 
+/* A thread pidfd inherited by another process than the thread's. */
+static int reach(struct dump_ctx *ctx, const struct fd_probe *pr, struct ck_file *f)
+{
+	const struct ckpt_file_pidfd *d = f->priv;
+	const struct ck_proc *owner = d->pid > 0 ? proc_of_tid(ctx->img, d->pid) : NULL;
+	char why[96];
+
+	if (!owner || owner->rec.pid == d->pid || owner == pr->p)
+		return 0;
+	snprintf(why, sizeof(why), "it is of thread %d of pid %d, another process: not supported",
+		 d->pid, owner->rec.pid);
+	return fd_refuse(pr, "pidfd", why);
+}
+
 static int write_rec(struct img_writer *w, struct ck_file *f)
 {
 	struct iovec iov = { .iov_base = f->priv, .iov_len = sizeof(struct ckpt_file_pidfd) };
@@ -209,6 +223,7 @@ const struct fd_ops fd_pidfd_ops = {
 	.rec_type = CKPT_REC_FILE_PIDFD,
 	.is = is_pidfd,
 	.collect = collect,
+	.reach = reach,
 	.write = write_rec,
 	.read = read_rec,
 	.open = open_exited,

@@ -137,6 +137,19 @@ static int collect(struct dump_ctx *ctx, const struct fd_probe *pr, struct ck_fi
 	return 0;
 }
 
+/* A file of a thread inherited by another process than the thread's. */
+static int reach(struct dump_ctx *ctx, const struct fd_probe *pr, struct ck_file *f)
+{
+	const struct proc_file *pf = f->priv;
+	const char *why;
+	char buf[128];
+
+	if (pf->rec.pid <= 0)
+		return 0;
+	why = why_not(ctx->img, pr->p, pf->rec.pid, pf->rest, buf, sizeof(buf));
+	return why ? fd_refuse(pr, pr->target, why) : 0;
+}
+
 static int write_rec(struct img_writer *w, struct ck_file *f)
 {
 	struct proc_file *pf = f->priv;
@@ -245,6 +258,7 @@ const struct fd_ops fd_procfs_ops = {
 	.rec_type = CKPT_REC_FILE_PROC,
 	.is = is_proc,
 	.collect = collect,
+	.reach = reach,
 	.write = write_rec,
 	.read = read_rec,
 	.plan_open = plan_open,

@@ -339,6 +339,14 @@ static int collect_one(struct dump_ctx *ctx, struct ck_proc *p, int pidfd, int f
 					   is_same_file, &same);
 	if (!f)
 		err = collect_new(ctx, &pr, pidfd, ops, &f);
+	else if (f->ops->reach)
+		err = f->ops->reach(ctx, &pr, f);
+	if (!err && f->owner.type == CKPT_OWNER_TID && f->owner.pid &&
+	    !model_find_proc(ctx->img, f->owner.pid) &&
+	    proc_of_thread(ctx->img, f->owner.pid) != p)
+		err = fd_refuse(&pr, target,
+				"its owner (F_SETOWN_EX) is a thread of another process: "
+				"not supported");
 	if (!err) {
 		rec.file_id = f->obj.id;
 		err = add_fd(p, &rec, f);

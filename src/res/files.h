@@ -43,6 +43,10 @@ struct fd_ops {
 	 * what else it keeps) from the first descriptor found to reach it;
 	 * -EOPNOTSUPP (logged with fd_refuse) refuses */
 	int (*collect)(struct dump_ctx *ctx, const struct fd_probe *pr, struct ck_file *f);
+	/* checkpoint: descriptor pr reaches f, which another descriptor (of
+	 * its process or another) reached first; -EOPNOTSUPP (logged with
+	 * fd_refuse) refuses. NULL: any may. */
+	int (*reach)(struct dump_ctx *ctx, const struct fd_probe *pr, struct ck_file *f);
 	/* checkpoint: writes f's record, after any object it refers to;
 	 * NULL: CKPT_REC_FILE with the path (fd_write_plain) */
 	int (*write)(struct img_writer *w, struct ck_file *f);

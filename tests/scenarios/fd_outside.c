@@ -7,6 +7,8 @@
  *   thread  fd 3 of a child: a PIDFD_THREAD pidfd of a thread of its
  *           parent, another process
  *   owner   fd 3: /dev/null, its owner (F_SETOWN) the parent
+ *   inherited  fd 3: a PIDFD_THREAD pidfd of a thread of the process,
+ *           which a child inherited
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -49,14 +51,17 @@ int main(int argc, char **argv)
 	} else if (!strcmp(what, "owner")) {
 		scen_move_fd(open("/dev/null", O_RDONLY), 3);
 		CHECK_SYS(fcntl(3, F_SETOWN, parent));
-	} else if (!strcmp(what, "thread")) {
+	} else if (!strcmp(what, "thread") || !strcmp(what, "inherited")) {
 		CHECK(!pthread_create(&th, NULL, thread_main, NULL));
 		while (!tid)
 			usleep(1000);
+		if (what[0] == 'i')
+			scen_move_fd((int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD), 3);
 		kid = fork();
 		CHECK_SYS(kid);
 		if (kid == 0) {
-			scen_move_fd((int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD), 3);
+			if (what[0] == 't')
+				scen_move_fd((int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD), 3);
 			for (;;)
 				pause();
 		}
