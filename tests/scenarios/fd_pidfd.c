@@ -9,9 +9,10 @@
  *   fd 15  PIDFD_THREAD pidfd of a thread of the process: not readable
  *          while the thread lives
  *   fd 16  pidfd of the process itself
- * After restart, fdinfo names the same pids; A is still alive (polling its
- * pidfd says so) and pidfd_send_signal kills it, which waitid(P_PIDFD)
- * then sees.
+ * Child D, forked then, inherits them all but fd 15 (a thread pidfd of
+ * another process is refused). After restart, fdinfo names the same pids
+ * in both processes; A is still alive (polling its pidfd says so) and
+ * pidfd_send_signal kills it, which waitid(P_PIDFD) then sees.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -99,11 +100,42 @@ static pid_t child(int status, bool wait_forever)
 	return pid;
 }
 
+/* Child D: its inherited pidfds, once told; exits 0 when they are right. */
+static void inheritor(pid_t a, pid_t c, pid_t parent)
+{
+	sigset_t usr1;
+	int sig;
+
+	close(15);
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1); /* blocked by the parent before the fork */
+	CHECK(!sigwait(&usr1, &sig));
+	CHECK_EQ(fdinfo_pid(10), a);
+	CHECK_EQ(fdinfo_pid(11), a);
+	CHECK_EQ(fdinfo_pid(12), a);
+	CHECK_EQ(fdinfo_pid(13), -1);
+	CHECK_EQ(fdinfo_pid(14), c);
+	CHECK_EQ(fdinfo_pid(16), parent);
+	CHECK_EQ(fcntl(11, F_GETFL) & O_NONBLOCK, O_NONBLOCK);
+	CHECK_EQ(fcntl(10, F_GETFD), FD_CLOEXEC);
+	CHECK_EQ(fcntl(12, F_GETFD), 0);
+	CHECK_EQ(syscall(SYS_kcmp, getpid(), getpid(), KCMP_FILE, 11, 12), 0);
+	CHECK(readable(13));
+	CHECK(!readable(10));
+	CHECK(!readable(16));
+	/* not its children */
+	CHECK_EQ(waitid(P_PIDFD, 10, &(siginfo_t){ 0 }, WEXITED | WNOHANG), -1);
+	CHECK_EQ(errno, ECHILD);
+	_exit(0);
+}
+
 int main(void)
 {
-	pid_t a, b, c, self = getpid();
+	pid_t a, b, c, d, self = getpid();
 	pthread_t th;
+	sigset_t usr1, old;
 	siginfo_t si;
+	int status;
 
 	scen_init();
 	a = child(0, true);
@@ -126,9 +158,22 @@ int main(void)
 	place(pidfd_open(tid, PIDFD_THREAD), 15, true);
 	place(pidfd_open(self, 0), 16, false);
 	CHECK_EQ(fdinfo_pid(13), -1);
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	CHECK_SYS(sigprocmask(SIG_BLOCK, &usr1, &old));
+	d = fork();
+	CHECK_SYS(d);
+	if (d == 0)
+		inheritor(a, c, self);
+	CHECK_SYS(sigprocmask(SIG_SETMASK, &old, NULL));
 
 	scen_ready();
 	scen_wait();
+
+	/* D checks its copies first */
+	CHECK_SYS(kill(d, SIGUSR1));
+	CHECK_EQ(waitpid(d, &status, 0), d);
+	CHECK_EQ(status, 0);
 
 	CHECK_EQ(getpid(), self);
 	CHECK_EQ(fdinfo_pid(10), a);
