@@ -9,11 +9,13 @@
  *   owner   fd 3: /dev/null, its owner (F_SETOWN) the parent
  *   inherited  fd 3: a PIDFD_THREAD pidfd of a thread of the process,
  *           which a child inherited
+ *   cwd     the working directory of a child, removed
  */
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -48,6 +50,18 @@ int main(int argc, char **argv)
 	} else if (!strcmp(what, "proc")) {
 		snprintf(path, sizeof(path), "/proc/%d/stat", parent);
 		scen_move_fd(open(path, O_RDONLY), 3);
+	} else if (!strcmp(what, "cwd")) {
+		CHECK_SYS(mkdir("gone", 0755));
+		kid = fork();
+		CHECK_SYS(kid);
+		if (kid == 0) {
+			CHECK_SYS(chdir("gone"));
+			CHECK_SYS(rmdir("../gone"));
+			for (;;)
+				pause();
+		}
+		while (access("gone", F_OK) == 0)
+			usleep(1000);
 	} else if (!strcmp(what, "owner")) {
 		scen_move_fd(open("/dev/null", O_RDONLY), 3);
 		CHECK_SYS(fcntl(3, F_SETOWN, parent));
