@@ -346,8 +346,8 @@ static int read_data(struct ck_image *img, const void *data, uint32_t len)
 	c = content_by_id(img, h->id);
 	if (!c)
 		return res_bad(CKPT_REC_DELETED_DATA, "refers to an unknown deleted file");
-	prev_end = c->nchunks ? c->chunks[c->nchunks - 1].offset + c->chunks[c->nchunks - 1].len
-			      : 0;
+	prev_end =
+		c->nchunks ? c->chunks[c->nchunks - 1].offset + c->chunks[c->nchunks - 1].len : 0;
 	if (!bytes || bytes > DATA_CHUNK || h->offset < prev_end || h->offset > c->rec.size ||
 	    bytes > c->rec.size - h->offset || bytes > c->rec.data_bytes - c->received)
 		return res_bad(CKPT_REC_DELETED_DATA, "is out of place or out of bounds");

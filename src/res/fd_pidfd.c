@@ -86,8 +86,9 @@ static int collect(struct dump_ctx *ctx, const struct fd_probe *pr, struct ck_fi
 		return fd_refuse(pr, "pidfd", why);
 	}
 	if (owner->rec.pid != pid && owner != pr->p) {
-		snprintf(why, sizeof(why), "it is of thread %d of pid %d, another process: not supported",
-			 pid, owner->rec.pid);
+		snprintf(why, sizeof(why),
+			 "it is of thread %d of pid %d, another process: not supported", pid,
+			 owner->rec.pid);
 		return fd_refuse(pr, "pidfd", why);
 	}
 	d->pid = pid;
@@ -181,21 +182,20 @@ static int plan_open(struct rst_ctx *ctx, struct ck_proc *p, int fd, struct ck_f
 		     struct blob_plan *bp)
 {
 	const struct ckpt_file_pidfd *d = f->priv;
-	int at;
+	int at, err;
 
-	(void)ctx;
 	if (d->pid != p->rec.pid && (d->flags & CKPT_PIDFD_THREAD) && !thread_of(p, d->pid) &&
 	    !model_find_proc(ctx->img, d->pid)) {
-		log_err("pid %d fd %d: pidfd: it is of thread %d, not one of this process", p->rec.pid,
-			fd, d->pid);
+		log_err("pid %d fd %d: pidfd: it is of thread %d, not one of this process",
+			p->rec.pid, fd, d->pid);
 		return -EBADMSG;
 	}
 	at = fd_plan_number(bp, p, fd);
 	if (at < 0)
 		return at;
-	return plan_call(bp, 0, 0, SYS_pidfd_open, (uint64_t)d->pid, open_flags(f), 0, 0, 0, 0,
-			 "open a pidfd of %d for fd %d", d->pid, fd) ?:
-	       fd_plan_move(bp, p, fd, at);
+	err = plan_call(bp, 0, 0, SYS_pidfd_open, (uint64_t)d->pid, open_flags(f), 0, 0, 0, 0,
+			"open a pidfd of %d for fd %d", d->pid, fd);
+	return err ? err : fd_plan_move(bp, p, fd, at);
 }
 
 static void show(struct show_ctx *s, const struct ck_file *f)

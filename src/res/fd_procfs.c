@@ -101,7 +101,8 @@ static const char *why_not(const struct ck_image *img, const struct ck_proc *hol
 
 		if (q != p || (p != holder && tid != p->rec.pid)) {
 			snprintf(buf, len, "it names thread %ld of pid %d, %s", tid, p->rec.pid,
-				 q != p ? "which is not in the tree" : "not the holder's: not supported");
+				 q != p ? "which is not in the tree"
+					: "not the holder's: not supported");
 			return buf;
 		}
 	}

@@ -548,7 +548,7 @@ static int first_fd_of(const struct ck_proc *p, uint32_t i)
 int fd_plan_number(struct blob_plan *bp, const struct ck_proc *p, int fd)
 {
 	uint32_t at = p->nfds;
-	int n;
+	int n, err;
 
 	for (uint32_t i = 0; i < p->nfds; i++)
 		if (p->fds[i].rec.fd == fd)
@@ -564,13 +564,15 @@ int fd_plan_number(struct blob_plan *bp, const struct ck_proc *p, int fd)
 		if (!taken)
 			break;
 	}
-	return plan_call(bp, BLOB_MAY_FAIL, 0, SYS_close, (uint64_t)n, 0, 0, 0, 0, 0,
-			 "free fd %d for fd %d", n, fd) ?: n;
+	err = plan_call(bp, BLOB_MAY_FAIL, 0, SYS_close, (uint64_t)n, 0, 0, 0, 0, 0,
+			"free fd %d for fd %d", n, fd);
+	return err ? err : n;
 }
 
 int fd_plan_move(struct blob_plan *bp, const struct ck_proc *p, int fd, int at)
 {
 	const struct ck_fd *d = NULL;
+	int err;
 
 	for (uint32_t i = 0; i < p->nfds; i++)
 		if (p->fds[i].rec.fd == fd)
@@ -581,10 +583,11 @@ int fd_plan_move(struct blob_plan *bp, const struct ck_proc *p, int fd, int at)
 		return plan_call(bp, 0, 0, SYS_fcntl, (uint64_t)fd, F_SETFD,
 				 d->rec.flags & CKPT_FD_CLOEXEC ? FD_CLOEXEC : 0, 0, 0, 0,
 				 "set fd %d's close-on-exec flag", fd);
-	return plan_call(bp, 0, 0, SYS_dup3, (uint64_t)at, (uint64_t)fd,
-			 d->rec.flags & CKPT_FD_CLOEXEC ? O_CLOEXEC : 0, 0, 0, 0, "move fd %d to %d",
-			 at, fd) ?:
-	       plan_call(bp, 0, 0, SYS_close, (uint64_t)at, 0, 0, 0, 0, 0, "close fd %d", at);
+	err = plan_call(bp, 0, 0, SYS_dup3, (uint64_t)at, (uint64_t)fd,
+			d->rec.flags & CKPT_FD_CLOEXEC ? O_CLOEXEC : 0, 0, 0, 0, "move fd %d to %d",
+			at, fd);
+	return err ? err
+		   : plan_call(bp, 0, 0, SYS_close, (uint64_t)at, 0, 0, 0, 0, 0, "close fd %d", at);
 }
 
 static int prepare(struct rst_ctx *ctx, struct ck_proc *p)

@@ -9,8 +9,8 @@
  *   fd 15  PIDFD_THREAD pidfd of a thread of the process: not readable
  *          while the thread lives
  *   fd 16  pidfd of the process itself
- * Child D, forked then, inherits them all but fd 15 (a thread pidfd of
- * another process is refused). After restart, fdinfo names the same pids
+ * Child D, forked before fd 15 is open, inherits the others (a thread
+ * pidfd of another process is refused). After restart, fdinfo names the same pids
  * in both processes; A is still alive (polling its pidfd says so) and
  * pidfd_send_signal kills it, which waitid(P_PIDFD) then sees.
  */
@@ -106,7 +106,6 @@ static void inheritor(pid_t a, pid_t c, pid_t parent)
 	sigset_t usr1;
 	int sig;
 
-	close(15);
 	sigemptyset(&usr1);
 	sigaddset(&usr1, SIGUSR1); /* blocked by the parent before the fork */
 	CHECK(!sigwait(&usr1, &sig));
@@ -155,7 +154,6 @@ int main(void)
 	while (!tid)
 		pthread_cond_wait(&cond, &lock);
 	pthread_mutex_unlock(&lock);
-	place(pidfd_open(tid, PIDFD_THREAD), 15, true);
 	place(pidfd_open(self, 0), 16, false);
 	CHECK_EQ(fdinfo_pid(13), -1);
 	sigemptyset(&usr1);
@@ -166,6 +164,7 @@ int main(void)
 	if (d == 0)
 		inheritor(a, c, self);
 	CHECK_SYS(sigprocmask(SIG_SETMASK, &old, NULL));
+	place(pidfd_open(tid, PIDFD_THREAD), 15, true);
 
 	scen_ready();
 	scen_wait();
