@@ -548,6 +548,7 @@ static int first_fd_of(const struct ck_proc *p, uint32_t i)
 int fd_plan_number(struct blob_plan *bp, const struct ck_proc *p, int fd)
 {
 	uint32_t at = p->nfds;
+	bool *taken;
 	int n, err;
 
 	for (uint32_t i = 0; i < p->nfds; i++)
@@ -555,15 +556,17 @@ int fd_plan_number(struct blob_plan *bp, const struct ck_proc *p, int fd)
 			at = i;
 	if (at == p->nfds)
 		return -EINVAL;
-	/* every descriptor is installed, or opened (or copied) in fds order */
-	for (n = 0;; n++) {
-		bool taken = false;
-
-		for (uint32_t i = 0; i < p->nfds && !taken; i++)
-			taken = p->fds[i].rec.fd == n && (i < at || !opens_itself(p, i));
-		if (!taken)
-			break;
-	}
+	/* every descriptor is installed, or opened (or copied) in fds order;
+	 * with nfds taken at most, the lowest free is at most nfds */
+	taken = calloc(p->nfds + 1, sizeof(*taken));
+	if (!taken)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < p->nfds; i++)
+		if ((uint32_t)p->fds[i].rec.fd <= p->nfds && (i < at || !opens_itself(p, i)))
+			taken[p->fds[i].rec.fd] = true;
+	for (n = 0; taken[n]; n++)
+		;
+	free(taken);
 	err = plan_call(bp, BLOB_MAY_FAIL, 0, SYS_close, (uint64_t)n, 0, 0, 0, 0, 0,
 			"free fd %d for fd %d", n, fd);
 	return err ? err : n;

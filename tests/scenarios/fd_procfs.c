@@ -1,6 +1,8 @@
 /*
  * fd_procfs.c: /proc files kept open survive checkpoint and restart, and
  * name the restored processes.
+ *   fd 3   /proc/self/stat, close-on-exec (the lowest free number: the
+ *          process opens it right there)
  *   fd 10  /proc/self/status, read 50 bytes into it
  *   fd 11  /proc/CHILD/stat of a child that sleeps
  *   fd 12  the /proc/self directory, close-on-exec
@@ -58,6 +60,7 @@ int main(void)
 			pause();
 	}
 	CHECK_SYS(prctl(PR_SET_NAME, "procfs-main"));
+	CHECK_EQ(open("/proc/self/stat", O_RDONLY | O_CLOEXEC), 3);
 	place(open("/proc/self/status", O_RDONLY), 10, false);
 	CHECK_EQ(read(10, buf, 50), 50);
 	snprintf(path, sizeof(path), "/proc/%d/stat", kid);
@@ -70,6 +73,10 @@ int main(void)
 	scen_wait();
 
 	CHECK_EQ(getpid(), self);
+	CHECK_EQ(fcntl(3, F_GETFD), FD_CLOEXEC);
+	read_all(3, buf, sizeof(buf));
+	snprintf(expect, sizeof(expect), "%d (procfs-main) ", self);
+	CHECK(!strncmp(buf, expect, strlen(expect)));
 	CHECK_EQ(lseek(10, 0, SEEK_CUR), 50);
 	read_all(10, buf, sizeof(buf));
 	CHECK_EQ(field(buf, "\nPid:\t"), self);
