@@ -6,7 +6,9 @@
  * it reaches. A description (OBJ_FILE in the objhash) is saved once however
  * many descriptors and processes share it (dup, fork: kcmp tells the same
  * description apart from another open of the same file), with its access
- * mode, status flags and offset; what else it holds belongs to its kind,
+ * mode, status flags, offset, owner and signal (F_SETOWN_EX and F_SETSIG,
+ * read from a copy ckpt takes with pidfd_getfd; an owner outside the tree
+ * is refused); what else it holds belongs to its kind,
  * one file per kind behind struct fd_ops (files.h), chosen in fd_kinds
  * order. A terminal, pipe or socket on descriptor 0, 1 or 2 whose kind
  * does not take it is external: restart connects the descriptor of the
@@ -14,8 +16,9 @@
  * checkpoint, naming the descriptor and its kind.
  *
  * At restart ckpt opens each description once (or the process itself
- * opens it, for kinds that name a process); the new processes inherit
- * them and install their own copies at the saved numbers.
+ * opens it, for kinds that name a process: fd_plan_number and
+ * fd_plan_move); the new processes inherit them and install their own
+ * copies at the saved numbers, then set owners and signals.
  */
 #include <errno.h>
 #include <fcntl.h>
