@@ -9,10 +9,12 @@
  *     fd 13  O_WRONLY | O_APPEND
  *     fd 15  O_PATH
  *   fd 14  O_PATH of a regular file that still exists
+ * A child inherits them all and sleeps.
  * After restart: every byte of data, the holes where they were (SEEK_HOLE,
  * SEEK_DATA) and few blocks allocated, sizes, modes, link counts 0, the
  * descriptions shared as they were (kcmp) and of one file (inode), offsets
- * and flags; a write through fd 13 appends; the names are still gone.
+ * and flags; a write through fd 13 appends; the names are still gone; the
+ * child's descriptors are the same descriptions as the parent's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +22,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <linux/kcmp.h>
 #include "lib/scen.h"
@@ -45,8 +48,9 @@ static void pattern(unsigned char *buf, int which)
 int main(void)
 {
 	unsigned char buf[PAGE], want[PAGE];
-	pid_t self = getpid();
+	pid_t self = getpid(), kid;
 	struct stat st, st2;
+	int status;
 	char text[32];
 
 	scen_init();
@@ -69,9 +73,20 @@ int main(void)
 	close(20);
 	CHECK_SYS(unlink("big"));
 	CHECK_SYS(unlink("small"));
+	kid = fork();
+	CHECK_SYS(kid);
+	if (kid == 0) {
+		for (;;)
+			pause();
+	}
 
 	scen_ready();
 	scen_wait();
+
+	for (int fd = 10; fd <= 15; fd++)
+		CHECK_EQ(syscall(SYS_kcmp, self, kid, KCMP_FILE, fd, fd), 0);
+	CHECK_SYS(kill(kid, SIGKILL));
+	CHECK_EQ(waitpid(kid, &status, 0), kid);
 
 	CHECK_EQ(access("big", F_OK), -1);
 	CHECK_EQ(access("small", F_OK), -1);
