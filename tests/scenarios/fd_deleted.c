@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -76,6 +77,7 @@ int main(void)
 	kid = fork();
 	CHECK_SYS(kid);
 	if (kid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* gone with a failed test */
 		for (;;)
 			pause();
 	}

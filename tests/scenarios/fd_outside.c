@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -57,6 +58,7 @@ int main(int argc, char **argv)
 		if (kid == 0) {
 			CHECK_SYS(chdir("gone"));
 			CHECK_SYS(rmdir("../gone"));
+			prctl(PR_SET_PDEATHSIG, SIGKILL); /* gone with a failed test */
 			for (;;)
 				pause();
 		}
@@ -76,6 +78,7 @@ int main(int argc, char **argv)
 		if (kid == 0) {
 			if (what[0] == 't')
 				scen_move_fd((int)syscall(SYS_pidfd_open, tid, PIDFD_THREAD), 3);
+			prctl(PR_SET_PDEATHSIG, SIGKILL); /* gone with a failed test */
 			for (;;)
 				pause();
 		}

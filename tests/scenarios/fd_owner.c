@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -58,6 +59,7 @@ int main(void)
 	kid = fork();
 	CHECK_SYS(kid);
 	if (kid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* gone with a failed test */
 		for (;;)
 			pause();
 	}

@@ -21,6 +21,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -94,6 +95,7 @@ static pid_t child(int status, bool wait_forever)
 	if (pid == 0) {
 		if (!wait_forever)
 			_exit(status);
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* gone with a failed test */
 		for (;;)
 			pause();
 	}
@@ -106,6 +108,7 @@ static void inheritor(pid_t a, pid_t c, pid_t parent)
 	sigset_t usr1;
 	int sig;
 
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	sigemptyset(&usr1);
 	sigaddset(&usr1, SIGUSR1); /* blocked by the parent before the fork */
 	CHECK(!sigwait(&usr1, &sig));

@@ -56,6 +56,7 @@ int main(void)
 	kid = fork();
 	CHECK_SYS(kid);
 	if (kid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* gone with a failed test */
 		for (;;)
 			pause();
 	}
