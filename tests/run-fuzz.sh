@@ -24,8 +24,9 @@ if [ ! -e "$CORPUS/seed-sleep" ]; then
 	wait "$pid" 2>/dev/null
 fi
 # seeds with the records of shared memory objects (memfds and their
-# descriptors, files of /dev/shm, System V segments)
-for scen in shm_memfd shm_posix shm_sysv; do
+# descriptors, files of /dev/shm, System V segments), pidfds, /proc files,
+# deleted files with their content, owners of descriptions
+for scen in shm_memfd shm_posix shm_sysv fd_pidfd fd_procfs fd_deleted fd_owner; do
 	prog=$ROOT/$BUILD/tests/scenarios/$scen
 	if [ -e "$CORPUS/seed-$scen" ] || [ ! -x "$prog" ]; then continue; fi
 	dir=$(mktemp -d)
