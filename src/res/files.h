@@ -86,7 +86,8 @@ int fd_write_rec(struct img_writer *w, uint32_t type, struct ck_file *f, const s
  * whose state names other descriptors (epoll); NULL if none. */
 struct ck_file *fd_file_of(const struct ck_proc *p, int fd);
 /* Restart: makes sure f is open in ckpt (f->obj.fd), for kinds whose own
- * opening needs another description open first. */
+ * opening needs another description open first; f->obj.fd stays -1 for a
+ * description the process opens itself (plan_open). */
 int fd_open_file(struct rst_ctx *ctx, struct ck_proc *p, int fd, struct ck_file *f);
 /* plan_open: the number the next call that opens a descriptor returns in
  * p when it opens descriptor fd (the lowest free one: the process then
