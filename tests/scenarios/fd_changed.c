@@ -10,7 +10,8 @@
  *   shrink   truncates it to 300 bytes, below the offset
  *   replace  renames another file over its name
  *   chmod    makes it mode 0600
- * The last three are run in the runner's changed mode: the restart after
+ *   dirgone  (fd 11 holds sub/x, deleted) removes the directory sub
+ * All but grow are run in the runner's changed mode: the restart after
  * the original changed the file must be refused, naming the file.
  */
 #include <errno.h>
@@ -46,6 +47,14 @@ int main(int argc, char **argv)
 	CHECK_EQ(write(fd, buf, SIZE), SIZE);
 	scen_move_fd(fd, 10);
 	CHECK_SYS(lseek(10, POS, SEEK_SET));
+	if (!strcmp(how, "dirgone")) {
+		CHECK_SYS(mkdir("sub", 0755));
+		fd = open("sub/x", O_RDWR | O_CREAT | O_EXCL, 0644);
+		CHECK_SYS(fd);
+		CHECK_EQ(write(fd, "x", 1), 1);
+		scen_move_fd(fd, 11);
+		CHECK_SYS(unlink("sub/x"));
+	}
 
 	scen_ready();
 	scen_wait();
@@ -74,6 +83,10 @@ int main(int argc, char **argv)
 		CHECK_SYS(rename("held.new", "held.log"));
 	} else if (!strcmp(how, "chmod")) {
 		CHECK_SYS(fchmod(10, 0600));
+	} else if (!strcmp(how, "dirgone")) {
+		CHECK_EQ(pread(11, buf, 1, 0), 1);
+		CHECK_EQ(buf[0], 'x');
+		CHECK_SYS(rmdir("sub"));
 	} else {
 		scen_fail("unknown change '%s'", how);
 	}
