@@ -95,7 +95,7 @@ static const char *why_not(const struct ck_image *img, const struct ck_proc *hol
 			 pid, p->rec.pid);
 		return buf;
 	}
-	if (!strncmp(rest, "/task/", 6)) {
+	if (!strncmp(rest, "/task/", 6) && rest[6] >= '1' && rest[6] <= '9') {
 		long tid = strtol(rest + 6, NULL, 10);
 		const struct ck_proc *q = proc_of_tid(img, (pid_t)tid);
 
