@@ -8,6 +8,8 @@
  *   fd 12  the /proc/self directory, close-on-exec
  *   fd 13  the /proc/self link itself (O_PATH | O_NOFOLLOW)
  *   fd 14  /proc/thread-self/comm of the main thread, named by the test
+ *   fd 15  /proc/self/task/TID/comm of another thread, named too
+ *   fd 16  /proc/TID/status of that thread
  * After restart: status read again from the start says the process's own
  * pid, and the offset is still 50; the child's stat is its own; the
  * directory is the process's; the link reads the process's pid; comm is
@@ -15,12 +17,26 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include "lib/scen.h"
+
+static volatile pid_t tid;
+
+static void *thread_main(void *arg)
+{
+	(void)arg;
+	prctl(PR_SET_NAME, "procfs-thr");
+	tid = (pid_t)syscall(SYS_gettid);
+	for (;;)
+		pause();
+	return NULL;
+}
 
 static void place(int fd, int target, bool cloexec)
 {
@@ -50,6 +66,7 @@ int main(void)
 	char buf[4096], path[64], expect[64];
 	pid_t self = getpid(), kid;
 	struct stat st, st2;
+	pthread_t th;
 	int at;
 
 	scen_init();
@@ -69,6 +86,13 @@ int main(void)
 	place(open("/proc/self", O_RDONLY | O_DIRECTORY), 12, true);
 	place(open("/proc/self", O_PATH | O_NOFOLLOW), 13, false);
 	place(open("/proc/thread-self/comm", O_RDONLY), 14, false);
+	CHECK(!pthread_create(&th, NULL, thread_main, NULL));
+	while (!tid)
+		usleep(1000);
+	snprintf(path, sizeof(path), "/proc/self/task/%d/comm", tid);
+	place(open(path, O_RDONLY), 15, false);
+	snprintf(path, sizeof(path), "/proc/%d/status", tid);
+	place(open(path, O_RDONLY), 16, false);
 
 	scen_ready();
 	scen_wait();
@@ -109,6 +133,12 @@ int main(void)
 
 	read_all(14, buf, sizeof(buf));
 	CHECK(!strcmp(buf, "procfs-main\n"));
+	read_all(15, buf, sizeof(buf));
+	CHECK(!strcmp(buf, "procfs-thr\n"));
+	read_all(16, buf, sizeof(buf));
+	CHECK(strstr(buf, "Name:\tprocfs-thr\n") == buf);
+	CHECK_EQ(field(buf, "\nPid:\t"), tid);
+	CHECK_EQ(field(buf, "\nTgid:\t"), self);
 
 	CHECK_SYS(kill(kid, SIGKILL));
 	scen_pass();
