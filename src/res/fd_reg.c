@@ -251,6 +251,13 @@ static void show(struct show_ctx *s, const struct ck_file *f)
 	}
 	if (f->rec.kind != CKPT_FILE_CHR)
 		show_u64(s, "pos", f->rec.pos);
+	if (f->priv) {
+		const struct ckpt_file_id *id = f->priv;
+
+		show_u64(s, "ino", id->ino);
+		if (f->rec.kind == CKPT_FILE_REG)
+			show_u64(s, "size", id->size);
+	}
 }
 
 static const uint32_t kinds[] = { CKPT_FILE_REG, CKPT_FILE_DIR, CKPT_FILE_CHR, CKPT_FILE_SHM, 0 };
