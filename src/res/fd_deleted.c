@@ -58,16 +58,21 @@ static size_t suffixed(const char *target)
 	return n > s && !strcmp(target + n - s, SUFFIX) ? n - s : 0;
 }
 
+/* A regular file or directory whose name is gone (one really named
+ * "... (deleted)" is not); directories, and files with links left, are
+ * refused by collect. */
 static bool is_deleted(const struct fd_probe *pr)
 {
 	const struct stat *st = &pr->st;
+	struct stat named;
 
 	if (pr->target[0] != '/' || !suffixed(pr->target))
 		return false;
-	if (S_ISDIR(st->st_mode))
-		return true; /* refused by collect */
-	return S_ISREG(st->st_mode) && st->st_nlink == 0 &&
-	       !res_obj_ops(OBJ_SHMEM)->kind_of(pr->target, st);
+	if (!S_ISDIR(st->st_mode) &&
+	    (!S_ISREG(st->st_mode) || res_obj_ops(OBJ_SHMEM)->kind_of(pr->target, st)))
+		return false;
+	return st->st_nlink == 0 || stat(pr->target, &named) || named.st_dev != st->st_dev ||
+	       named.st_ino != st->st_ino;
 }
 
 static void release_content(struct ck_obj *obj)
@@ -192,8 +197,8 @@ static int collect(struct dump_ctx *ctx, const struct fd_probe *pr, struct ck_fi
 	if (S_ISDIR(pr->st.st_mode))
 		return fd_refuse(pr, pr->target, "directory was deleted: not supported");
 	if (pr->st.st_nlink) {
-		snprintf(why, sizeof(why), "deleted, but still has %lu links: not supported",
-			 (unsigned long)pr->st.st_nlink);
+		snprintf(why, sizeof(why), "deleted, but it has %lu other name%s: not supported",
+			 (unsigned long)pr->st.st_nlink, pr->st.st_nlink == 1 ? "" : "s");
 		return fd_refuse(pr, pr->target, why);
 	}
 	f->rec.kind = CKPT_FILE_DELETED;

@@ -10,6 +10,7 @@
  *   inherited  fd 3: a PIDFD_THREAD pidfd of a thread of the process,
  *           which a child inherited
  *   cwd     the working directory of a child, removed
+ *   linked  fd 3: a file whose name was deleted, with another name left
  */
 #include <fcntl.h>
 #include <pthread.h>
@@ -64,6 +65,10 @@ int main(int argc, char **argv)
 		}
 		while (access("gone", F_OK) == 0)
 			usleep(1000);
+	} else if (!strcmp(what, "linked")) {
+		scen_move_fd(open("first", O_RDWR | O_CREAT | O_EXCL, 0644), 3);
+		CHECK_SYS(link("first", "second"));
+		CHECK_SYS(unlink("first"));
 	} else if (!strcmp(what, "owner")) {
 		scen_move_fd(open("/dev/null", O_RDONLY), 3);
 		CHECK_SYS(fcntl(3, F_SETOWN, parent));
