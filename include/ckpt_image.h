@@ -335,8 +335,9 @@ _Static_assert(sizeof(struct ckpt_rec_file_owner) == 16, "file owner size");
 struct ckpt_file_pidfd {
 	int32_t pid; /* a process (or thread) of the tree; 0 when exited */
 	uint32_t flags;
+	uint64_t ino; /* its inode: pidfds of one process share it */
 };
-_Static_assert(sizeof(struct ckpt_file_pidfd) == 8, "pidfd size");
+_Static_assert(sizeof(struct ckpt_file_pidfd) == 16, "pidfd size");
 
 /* CKPT_REC_FILE_PROC: struct ckpt_rec_file, then this, then rest_len bytes:
  * the path is /proc/<pid><rest> */

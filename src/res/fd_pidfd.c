@@ -10,7 +10,9 @@
  * A pidfd of a process outside the tree is refused.
  *
  * A pidfd of a reaped process is opened in ckpt: a child forked for it
- * exits at once, its pidfd is taken before ckpt reaps it. That pidfd is
+ * exits at once, its pidfds are taken before ckpt reaps it, one for each
+ * description of that process (those whose inode was the same: pidfs
+ * gives the pidfds of one process one inode). Such a pidfd is
  * readable (POLLIN: the process exited), and waitid(P_PIDFD) on it fails
  * with ECHILD, as it did on the original, whose process nobody could wait
  * for any more. Its exit status is not kept.
@@ -75,6 +77,7 @@ static int collect(struct dump_ctx *ctx, const struct fd_probe *pr, struct ck_fi
 	err = proc_parse_pidfd_fdinfo(pr->fdinfo, &pid);
 	if (err)
 		return fd_refuse(pr, "pidfd", "its fdinfo does not say which process it is of");
+	d->ino = pr->st.st_ino;
 	if (pid == -1) {
 		d->flags |= CKPT_PIDFD_EXITED;
 		return 0;
@@ -145,14 +148,27 @@ static unsigned int open_flags(const struct ck_file *f)
 	return (f->rec.flags & O_NONBLOCK) | (d->flags & CKPT_PIDFD_THREAD ? PIDFD_THREAD : 0);
 }
 
-/* In ckpt, for a reaped process: a child that exits at once. */
+static bool is_exited_sibling(const struct ck_obj *o, const struct ck_file *f)
+{
+	const struct ck_file *g = (const struct ck_file *)o;
+	const struct ckpt_file_pidfd *d = f->priv, *e;
+
+	if (!o || o->kind != OBJ_FILE || g->ops != f->ops || o->fd >= 0)
+		return false;
+	e = g->priv;
+	return e->flags & CKPT_PIDFD_EXITED && e->ino == d->ino;
+}
+
+/* In ckpt, for a reaped process: a child that exits at once, whose pidfds
+ * are taken before ckpt reaps it, one for each description of that
+ * process (pidfds of one process share their inode, as they did). */
 static int open_exited(struct rst_ctx *ctx, struct ck_proc *p, int fd, struct ck_file *f)
 {
 	const struct ckpt_file_pidfd *d = f->priv;
-	int pfd, err = 0;
+	struct objhash *h = &ctx->img->objs;
+	int err = 0;
 	pid_t child;
 
-	(void)ctx;
 	if (!(d->flags & CKPT_PIDFD_EXITED))
 		return 0; /* the process opens it */
 	child = fork();
@@ -164,18 +180,24 @@ static int open_exited(struct rst_ctx *ctx, struct ck_proc *p, int fd, struct ck
 			strerror(errno));
 		return err;
 	}
-	pfd = (int)syscall(SYS_pidfd_open, child, open_flags(f));
-	if (pfd < 0)
-		err = -errno;
+	for (size_t i = 0; i < h->count && !err; i++) {
+		struct ck_file *g = (struct ck_file *)h->by_id[i];
+		int pfd;
+
+		if (!is_exited_sibling(h->by_id[i], f))
+			continue;
+		pfd = (int)syscall(SYS_pidfd_open, child, open_flags(g));
+		if (pfd < 0)
+			err = -errno;
+		else
+			g->obj.fd = pfd;
+	}
 	while (waitpid(child, NULL, 0) < 0 && errno == EINTR)
 		;
-	if (err) {
+	if (err)
 		log_err("pid %d fd %d: pidfd: cannot open one of an exited process: %s", p->rec.pid,
 			fd, strerror(-err));
-		return err;
-	}
-	f->obj.fd = pfd;
-	return 0;
+	return err;
 }
 
 static int plan_open(struct rst_ctx *ctx, struct ck_proc *p, int fd, struct ck_file *f,
@@ -208,6 +230,7 @@ static void show(struct show_ctx *s, const struct ck_file *f)
 		show_i64(s, "pid", d->pid);
 	if (d->flags & CKPT_PIDFD_THREAD)
 		show_bool(s, "thread", true);
+	show_u64(s, "ino", d->ino);
 }
 
 static void release(struct ck_file *f)

@@ -4,7 +4,8 @@
  *   fd 11  another pidfd of A, O_NONBLOCK; fd 12 a dup of it (one
  *          description), without close-on-exec
  *   fd 13  pidfd of child B, which exited and was reaped: readable, and
- *          waitid on it fails with ECHILD
+ *          waitid on it fails with ECHILD; fd 17 another description of
+ *          it (pidfds of one process share an inode, and so do these)
  *   fd 14  pidfd of child C, a zombie: readable; waitid reaps it, status 7
  *   fd 15  PIDFD_THREAD pidfd of a thread of the process: not readable
  *          while the thread lives
@@ -22,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -70,6 +72,14 @@ static long fdinfo_pid(int fd)
 	p = strstr(buf, "\nPid:");
 	CHECK(p);
 	return strtol(p + 5, NULL, 10);
+}
+
+static unsigned long long ino(int fd)
+{
+	struct stat st;
+
+	CHECK_SYS(fstat(fd, &st));
+	return (unsigned long long)st.st_ino;
 }
 
 static bool readable(int fd)
@@ -147,6 +157,7 @@ int main(void)
 	place(pidfd_open(a, O_NONBLOCK), 11, true);
 	CHECK_SYS(dup3(11, 12, 0));
 	place(pidfd_open(b, 0), 13, true);
+	place(pidfd_open(b, O_NONBLOCK), 17, false);
 	CHECK_SYS(waitpid(b, NULL, 0));
 	place(pidfd_open(c, 0), 14, true);
 	memset(&si, 0, sizeof(si));
@@ -194,6 +205,14 @@ int main(void)
 	CHECK_EQ(fcntl(10, F_GETFL) & PIDFD_THREAD, 0);
 	CHECK_EQ(syscall(SYS_kcmp, self, self, KCMP_FILE, 11, 12), 0);
 	CHECK(syscall(SYS_kcmp, self, self, KCMP_FILE, 10, 11) != 0);
+	CHECK(syscall(SYS_kcmp, self, self, KCMP_FILE, 13, 17) != 0);
+	CHECK_EQ(fdinfo_pid(17), -1);
+	CHECK_EQ(fcntl(17, F_GETFL) & O_NONBLOCK, O_NONBLOCK);
+	CHECK_EQ(ino(10), ino(11));
+	CHECK_EQ(ino(13), ino(17));
+	CHECK(ino(10) != ino(16));
+	CHECK(ino(10) != ino(13));
+	CHECK(ino(13) != ino(14));
 
 	/* a reaped process: exited, and no one's to wait for */
 	CHECK(readable(13));
