@@ -330,14 +330,17 @@ _Static_assert(sizeof(struct ckpt_rec_file_owner) == 16, "file owner size");
 /* CKPT_REC_FILE_PIDFD: struct ckpt_rec_file, then this */
 #define CKPT_PIDFD_THREAD (1U << 0) /* PIDFD_THREAD: of one thread */
 #define CKPT_PIDFD_EXITED (1U << 1) /* its process had exited and been reaped */
-#define CKPT_PIDFD_FLAGS_ALL ((1U << 2) - 1)
+#define CKPT_PIDFD_STATUS (1U << 2) /* exited: the kernel told its wait status */
+#define CKPT_PIDFD_FLAGS_ALL ((1U << 3) - 1)
 
 struct ckpt_file_pidfd {
 	int32_t pid; /* a process (or thread) of the tree; 0 when exited */
 	uint32_t flags;
 	uint64_t ino; /* its inode: pidfds of one process share it */
+	int32_t status; /* CKPT_PIDFD_STATUS: the wait status it exited with */
+	uint32_t pad;
 };
-_Static_assert(sizeof(struct ckpt_file_pidfd) == 16, "pidfd size");
+_Static_assert(sizeof(struct ckpt_file_pidfd) == 24, "pidfd size");
 
 /* CKPT_REC_FILE_PROC: struct ckpt_rec_file, then this, then rest_len bytes:
  * the path is /proc/<pid><rest> */

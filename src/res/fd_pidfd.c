@@ -15,7 +15,8 @@
  * gives the pidfds of one process one inode). Such a pidfd is
  * readable (POLLIN: the process exited), and waitid(P_PIDFD) on it fails
  * with ECHILD, as it did on the original, whose process nobody could wait
- * for any more. Its exit status is not kept.
+ * for any more; its exit status, which PIDFD_GET_INFO tells, is the same
+ * (a signal's without the core-dump flag).
  *
  * Several descriptors of one process reaching one pidfd stay one
  * description; a pidfd that several processes share becomes one
@@ -23,16 +24,18 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "res/files.h"
+#include "util/compat.h"
 #include "util/log.h"
-
-#define PIDFD_THREAD O_EXCL
 
 static bool is_pidfd(const struct fd_probe *pr)
 {
@@ -60,6 +63,24 @@ static const struct ck_proc *proc_of_tid(const struct ck_image *img, pid_t tid)
 	return NULL;
 }
 
+/* The wait status a reaped process exited with, as PIDFD_GET_INFO tells
+ * it through a copy of the holder's pidfd, when the kernel kept it. */
+static void collect_status(const struct fd_probe *pr, struct ckpt_file_pidfd *d)
+{
+	struct pidfd_info info = { .mask = PIDFD_INFO_EXIT };
+	int holder = (int)syscall(SYS_pidfd_open, pr->p->rec.pid, 0);
+	int fd = holder >= 0 ? (int)syscall(SYS_pidfd_getfd, holder, pr->fd, 0) : -1;
+
+	if (fd >= 0 && !ioctl(fd, PIDFD_GET_INFO, &info) && info.mask & PIDFD_INFO_EXIT) {
+		d->flags |= CKPT_PIDFD_STATUS;
+		d->status = info.exit_code;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (holder >= 0)
+		close(holder);
+}
+
 static int collect(struct dump_ctx *ctx, const struct fd_probe *pr, struct ck_file *f)
 {
 	struct ckpt_file_pidfd *d = calloc(1, sizeof(*d));
@@ -80,6 +101,7 @@ static int collect(struct dump_ctx *ctx, const struct fd_probe *pr, struct ck_fi
 	d->ino = pr->st.st_ino;
 	if (pid == -1) {
 		d->flags |= CKPT_PIDFD_EXITED;
+		collect_status(pr, d);
 		return 0;
 	}
 	owner = pid > 0 ? proc_of_tid(ctx->img, pid) : NULL;
@@ -133,7 +155,10 @@ static int read_rec(struct ck_image *img, struct ck_file *f, const void *data, u
 	memcpy(d, r + 1, sizeof(*d));
 	f->priv = d;
 	if (d->flags & ~CKPT_PIDFD_FLAGS_ALL || f->rec.flags & ~(O_RDWR | O_NONBLOCK) ||
-	    !(d->flags & CKPT_PIDFD_EXITED) != (d->pid > 0))
+	    !(d->flags & CKPT_PIDFD_EXITED) != (d->pid > 0) ||
+	    (d->flags & CKPT_PIDFD_STATUS &&
+	     (!(d->flags & CKPT_PIDFD_EXITED) ||
+	      !(WIFEXITED(d->status) || (WIFSIGNALED(d->status) && WTERMSIG(d->status) < 65)))))
 		return res_bad(CKPT_REC_FILE_PIDFD, "is malformed");
 	/* a thread's pid is checked against its holder's threads at restart */
 	if (d->pid > 0 && !(d->flags & CKPT_PIDFD_THREAD) && !model_find_proc(img, d->pid))
@@ -159,6 +184,25 @@ static bool is_exited_sibling(const struct ck_obj *o, const struct ck_file *f)
 	return e->flags & CKPT_PIDFD_EXITED && e->ino == d->ino;
 }
 
+/* The child: exits with the saved status (a signal's without a core dump,
+ * which the status then lacks). */
+static void exit_as(const struct ckpt_file_pidfd *d)
+{
+	struct rlimit none = { 0, 0 };
+	sigset_t all;
+	int sig;
+
+	if (!(d->flags & CKPT_PIDFD_STATUS) || WIFEXITED(d->status))
+		_exit(d->flags & CKPT_PIDFD_STATUS ? WEXITSTATUS(d->status) : 0);
+	sig = WTERMSIG(d->status);
+	setrlimit(RLIMIT_CORE, &none);
+	signal(sig, SIG_DFL);
+	sigfillset(&all);
+	sigprocmask(SIG_UNBLOCK, &all, NULL);
+	raise(sig);
+	_exit(128 + sig);
+}
+
 /* In ckpt, for a reaped process: a child that exits at once, whose pidfds
  * are taken before ckpt reaps it, one for each description of that
  * process (pidfds of one process share their inode, as they did). */
@@ -173,7 +217,7 @@ static int open_exited(struct rst_ctx *ctx, struct ck_proc *p, int fd, struct ck
 		return 0; /* the process opens it */
 	child = fork();
 	if (child == 0)
-		_exit(0);
+		exit_as(d);
 	if (child < 0) {
 		err = -errno;
 		log_err("pid %d fd %d: pidfd: cannot fork a process to exit: %s", p->rec.pid, fd,
@@ -224,6 +268,10 @@ static void show(struct show_ctx *s, const struct ck_file *f)
 {
 	const struct ckpt_file_pidfd *d = f->priv;
 
+	if (d->flags & CKPT_PIDFD_STATUS && WIFEXITED(d->status))
+		show_i64(s, "exit_status", WEXITSTATUS(d->status));
+	else if (d->flags & CKPT_PIDFD_STATUS)
+		show_i64(s, "killed_by", WTERMSIG(d->status));
 	if (d->flags & CKPT_PIDFD_EXITED)
 		show_bool(s, "exited", true);
 	else

@@ -3,9 +3,11 @@
  *   fd 10  pidfd of child A (alive), close-on-exec
  *   fd 11  another pidfd of A, O_NONBLOCK; fd 12 a dup of it (one
  *          description), without close-on-exec
- *   fd 13  pidfd of child B, which exited and was reaped: readable, and
- *          waitid on it fails with ECHILD; fd 17 another description of
- *          it (pidfds of one process share an inode, and so do these)
+ *   fd 13  pidfd of child B, which exited (status 5) and was reaped:
+ *          readable, waitid on it fails with ECHILD, PIDFD_GET_INFO tells
+ *          the status; fd 17 another description of it (pidfds of one
+ *          process share an inode, and so do these)
+ *   fd 18  pidfd of child E, killed by SIGUSR2 and reaped
  *   fd 14  pidfd of child C, a zombie: readable; waitid reaps it, status 7
  *   fd 15  PIDFD_THREAD pidfd of a thread of the process: not readable
  *          while the thread lives
@@ -22,6 +24,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -33,6 +36,25 @@
 #ifndef PIDFD_THREAD
 #define PIDFD_THREAD O_EXCL
 #endif
+
+struct info {
+	uint64_t mask;
+	uint64_t cgroupid;
+	uint32_t ids[11];
+	int32_t exit_code;
+};
+#define INFO_EXIT (1ULL << 3)
+#define GET_INFO _IOWR(0xFF, 11, struct info)
+
+/* The wait status PIDFD_GET_INFO tells of a reaped process. */
+static int exit_status(int fd)
+{
+	struct info info = { .mask = INFO_EXIT };
+
+	CHECK_SYS(ioctl(fd, GET_INFO, &info));
+	CHECK(info.mask & INFO_EXIT);
+	return info.exit_code;
+}
 
 static pid_t tid;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -143,7 +165,7 @@ static void inheritor(pid_t a, pid_t c, pid_t parent)
 
 int main(void)
 {
-	pid_t a, b, c, d, self = getpid();
+	pid_t a, b, c, d, e, self = getpid();
 	pthread_t th;
 	sigset_t usr1, old;
 	siginfo_t si;
@@ -151,7 +173,8 @@ int main(void)
 
 	scen_init();
 	a = child(0, true);
-	b = child(0, false);
+	b = child(5, false);
+	e = child(0, true);
 	c = child(7, false);
 	place(pidfd_open(a, 0), 10, true);
 	place(pidfd_open(a, O_NONBLOCK), 11, true);
@@ -159,6 +182,11 @@ int main(void)
 	place(pidfd_open(b, 0), 13, true);
 	place(pidfd_open(b, O_NONBLOCK), 17, false);
 	CHECK_SYS(waitpid(b, NULL, 0));
+	place(pidfd_open(e, 0), 18, true);
+	CHECK_SYS(kill(e, SIGUSR2));
+	CHECK_SYS(waitpid(e, NULL, 0));
+	CHECK_EQ(exit_status(13), 5 << 8);
+	CHECK_EQ(exit_status(18), SIGUSR2);
 	place(pidfd_open(c, 0), 14, true);
 	memset(&si, 0, sizeof(si));
 	CHECK_SYS(waitid(P_PID, c, &si, WEXITED | WNOWAIT));
@@ -210,6 +238,11 @@ int main(void)
 	CHECK_EQ(fcntl(17, F_GETFL) & O_NONBLOCK, O_NONBLOCK);
 	CHECK_EQ(ino(10), ino(11));
 	CHECK_EQ(ino(13), ino(17));
+	CHECK(ino(13) != ino(18));
+	CHECK_EQ(exit_status(13), 5 << 8);
+	CHECK_EQ(exit_status(17), 5 << 8);
+	CHECK_EQ(exit_status(18), SIGUSR2);
+	CHECK_EQ(fdinfo_pid(18), -1);
 	CHECK(ino(10) != ino(16));
 	CHECK(ino(10) != ino(13));
 	CHECK(ino(13) != ino(14));
