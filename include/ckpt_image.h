@@ -83,6 +83,13 @@ enum ckpt_rec_type {
 	CKPT_REC_EPOLL = 330, /* an epoll instance and its interest list */
 	CKPT_REC_INOTIFY = 331, /* an inotify instance and its watches */
 	CKPT_REC_LOCKS = 350, /* file locks the current process restores */
+	CKPT_REC_FILE_PIDFD = 340, /* a pidfd */
+	CKPT_REC_FILE_PROC = 341, /* a file of a process's /proc directory */
+	CKPT_REC_FILE_DELETED = 342, /* a description of a deleted file */
+	CKPT_REC_DELETED = 343, /* a deleted file's content, referenced by id */
+	CKPT_REC_DELETED_DATA = 344, /* a piece of that content */
+	CKPT_REC_FILE_ID = 345, /* what a FILE record's file was at checkpoint */
+	CKPT_REC_FILE_OWNER = 346, /* whom a description signals (F_SETOWN_EX, F_SETSIG) */
 
 	/* 400-499: memory */
 	CKPT_REC_MM = 400,
@@ -302,6 +309,9 @@ enum ckpt_file_kind {
 	CKPT_FILE_TIMERFD = 12, /* timerfd_create(2): CKPT_REC_TIMERFD */
 	CKPT_FILE_EPOLL = 13, /* an epoll instance (CKPT_REC_EPOLL) */
 	CKPT_FILE_INOTIFY = 14, /* an inotify instance (CKPT_REC_INOTIFY) */
+	CKPT_FILE_PIDFD = 15, /* CKPT_REC_FILE_PIDFD */
+	CKPT_FILE_PROC = 16, /* CKPT_REC_FILE_PROC */
+	CKPT_FILE_DELETED = 17, /* CKPT_REC_FILE_DELETED */
 };
 
 struct ckpt_rec_file {
@@ -453,6 +463,83 @@ struct ckpt_lock {
 	uint64_t len; /* bytes; 0: to the end of the file, however far it grows */
 };
 _Static_assert(sizeof(struct ckpt_lock) == 32, "lock size");
+
+/* CKPT_REC_FILE_ID: the identity of the regular file or directory of the
+ * FILE record just before it */
+struct ckpt_rec_file_id {
+	uint32_t file_id;
+	uint32_t pad;
+	struct ckpt_file_id fid;
+};
+_Static_assert(sizeof(struct ckpt_rec_file_id) == 40, "file id record size");
+
+/* CKPT_REC_FILE_OWNER: after the record of a description whose owner or
+ * signal is set */
+enum ckpt_owner_type {
+	CKPT_OWNER_TID = 0, /* F_OWNER_TID */
+	CKPT_OWNER_PID = 1, /* F_OWNER_PID */
+	CKPT_OWNER_PGRP = 2, /* F_OWNER_PGRP */
+};
+
+struct ckpt_rec_file_owner {
+	uint32_t file_id;
+	int32_t type;
+	int32_t pid; /* a thread, process or process group of the tree; 0: none */
+	uint32_t sig; /* F_SETSIG; 0: SIGIO */
+};
+_Static_assert(sizeof(struct ckpt_rec_file_owner) == 16, "file owner size");
+
+/* CKPT_REC_FILE_PIDFD: struct ckpt_rec_file, then this */
+#define CKPT_PIDFD_THREAD (1U << 0) /* PIDFD_THREAD: of one thread */
+#define CKPT_PIDFD_EXITED (1U << 1) /* its process had exited and been reaped */
+#define CKPT_PIDFD_STATUS (1U << 2) /* exited: the kernel told its wait status */
+#define CKPT_PIDFD_FLAGS_ALL ((1U << 3) - 1)
+
+struct ckpt_file_pidfd {
+	int32_t pid; /* a process (or thread) of the tree; 0 when exited */
+	uint32_t flags;
+	uint64_t ino; /* its inode: pidfds of one process share it */
+	int32_t status; /* CKPT_PIDFD_STATUS: the wait status it exited with */
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct ckpt_file_pidfd) == 24, "pidfd size");
+
+/* CKPT_REC_FILE_PROC: struct ckpt_rec_file, then this, then rest_len bytes:
+ * the path is /proc/<pid><rest> */
+struct ckpt_file_proc {
+	int32_t pid; /* a process (or thread) of the tree */
+	uint32_t rest_len;
+};
+_Static_assert(sizeof(struct ckpt_file_proc) == 8, "proc file size");
+
+/* CKPT_REC_FILE_DELETED: struct ckpt_rec_file, then this */
+struct ckpt_file_deleted {
+	uint32_t content_id; /* its CKPT_REC_DELETED */
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct ckpt_file_deleted) == 8, "deleted file size");
+
+/* CKPT_REC_DELETED, followed by dir_len bytes: the directory the file was
+ * in, and name_len bytes: its name there (for messages) */
+struct ckpt_rec_deleted {
+	uint32_t id;
+	uint32_t mode; /* st_mode */
+	uint32_t uid, gid;
+	uint64_t size;
+	uint64_t data_bytes; /* bytes in its CKPT_REC_DELETED_DATA records */
+	uint32_t dir_len;
+	uint32_t name_len;
+};
+_Static_assert(sizeof(struct ckpt_rec_deleted) == 40, "deleted size");
+
+/* CKPT_REC_DELETED_DATA: followed by the bytes at offset, in offset order,
+ * after its CKPT_REC_DELETED and before any description of it */
+struct ckpt_rec_deleted_data {
+	uint32_t id;
+	uint32_t pad;
+	uint64_t offset;
+};
+_Static_assert(sizeof(struct ckpt_rec_deleted_data) == 16, "deleted data size");
 
 /* CKPT_REC_MM, followed by auxv_len bytes of auxv and exe_len bytes of the
  * executable's path */

@@ -24,9 +24,10 @@ if [ ! -e "$CORPUS/seed-sleep" ]; then
 	wait "$pid" 2>/dev/null
 fi
 # seeds with the records of shared memory objects (memfds and their
-# descriptors, files of /dev/shm, System V segments), epoll, inotify and
-# file locks
-for scen in shm_memfd shm_posix shm_sysv epoll inotify lock_ofd; do
+# descriptors, files of /dev/shm, System V segments), epoll, inotify, file
+# locks, pidfds, /proc files, deleted files with their content, owners of
+# descriptions
+for scen in shm_memfd shm_posix shm_sysv epoll inotify lock_ofd fd_pidfd fd_procfs fd_deleted fd_owner; do
 	prog=$ROOT/$BUILD/tests/scenarios/$scen
 	if [ -e "$CORPUS/seed-$scen" ] || [ ! -x "$prog" ]; then continue; fi
 	dir=$(mktemp -d)

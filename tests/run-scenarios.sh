@@ -10,6 +10,9 @@
 #   stream    checkpoint --kill -o - | restart -
 #   refuse    checkpoint must fail with exit 3 and the message 'expect=';
 #             the target then passes (it was left intact)
+#   changed   checkpoint leaving it running; the original passes (its check
+#             changes a file it holds); then the restart must fail with exit
+#             1 and the message 'expect=', and leave nothing behind
 #   pidtaken  restart while the original runs: exit 5, nothing created
 #   tidtaken  restart while a thread ID of the image is taken: exit 5,
 #             nothing created; then a restart once it is free
@@ -235,6 +238,18 @@ mode_refuse() {
 	fi
 	finish "$PID"
 	check_status original "$REAPED"
+}
+
+mode_changed() {
+	checkpoint -o "$DIR/img" "$PID" || return 1
+	finish "$PID"
+	check_status original "$REAPED" || return 1
+	expect_fail 1 "$CKPT" restart "$DIR/img" || return 1
+	if ! grep -qF -- "$OPT_EXPECT" "$DIR/ckpt.err"; then
+		REASON="restart refused without '$OPT_EXPECT': $(tr '\n' ' ' <"$DIR/ckpt.err")"
+		return 1
+	fi
+	nothing_left
 }
 
 mode_pidtaken() {
@@ -525,6 +540,7 @@ run_case() {
 		leave) mode_leave ;;
 		stream) mode_stream ;;
 		refuse) mode_refuse ;;
+		changed) mode_changed ;;
 		pidtaken) mode_pidtaken ;;
 		tidtaken) mode_tidtaken ;;
 		trunc) mode_trunc ;;

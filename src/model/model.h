@@ -49,6 +49,7 @@ struct ck_file {
 	const struct fd_ops *ops; /* its kind (res/files.h) */
 	char *path; /* NULL when it has none */
 	struct ck_shmem *shmem; /* CKPT_FILE_SHM */
+	struct ckpt_rec_file_owner owner; /* pid or sig set: CKPT_REC_FILE_OWNER */
 	void *priv; /* the kind's own state, freed by the kind */
 	pid_t dump_pid; /* checkpoint: where it was first seen, for kcmp */
 	int dump_fd;

@@ -19,6 +19,7 @@ enum obj_kind {
 	OBJ_DIR = 4, /* restart only: a directory to enter */
 	OBJ_PIPE = 5, /* a pipe or FIFO: the object behind the descriptions of its ends */
 	OBJ_GONE_DIR = 6, /* restart only: a removed directory to enter, by its saved identity */
+	OBJ_DELETED = 7, /* the content of a deleted file (res/fd_deleted.c) */
 };
 
 struct obj_ops; /* what other resources may do with it (res/res.h), or NULL */

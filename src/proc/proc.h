@@ -135,6 +135,9 @@ struct proc_fdinfo {
 };
 
 int proc_parse_fdinfo(const char *text, struct proc_fdinfo *ret);
+/* A pidfd's "Pid:" field: its process, 0 when the reader's PID namespace
+ * does not see it, -1 when it was reaped; -ENOENT when there is none. */
+int proc_parse_pidfd_fdinfo(const char *text, pid_t *ret_pid);
 int proc_read_fdinfo(pid_t pid, int fd, struct proc_fdinfo *ret);
 
 /* The lines of fdinfo that eventfds, signalfds and timerfds add

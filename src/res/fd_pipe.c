@@ -345,13 +345,14 @@ static int write_rec(struct img_writer *w, struct ck_file *f)
 
 /* ---- image to model ---- */
 
-static int read_obj(struct ck_image *img, const void *data, uint32_t len)
+static int read_obj(struct ck_image *img, uint32_t type, const void *data, uint32_t len)
 {
 	const struct ckpt_rec_pipe *r = data;
 	const char *tail = (const char *)(r + 1);
 	struct ck_pipe *pp;
 	int err;
 
+	(void)type;
 	err = res_check_len(CKPT_REC_PIPE, len, sizeof(*r),
 			    len >= sizeof(*r) ? (uint64_t)r->data_len + r->path_len : 0);
 	if (err)
@@ -522,18 +523,19 @@ static void show(struct show_ctx *s, const struct ck_file *f)
 }
 
 static const uint32_t kinds[] = { CKPT_FILE_PIPE, 0 };
+static const uint32_t more_types[] = { CKPT_REC_PIPE, 0 };
 
 const struct fd_ops fd_pipe_ops = {
 	.name = "pipe",
 	.kinds = kinds,
 	.rec_type = CKPT_REC_FILE,
-	.obj_type = CKPT_REC_PIPE,
+	.more_types = more_types,
 	.is = is_pipe,
 	.collect = collect,
 	.settle = settle,
 	.write = write_rec,
 	.read = read_rec,
-	.read_obj = read_obj,
+	.read_more = read_obj,
 	.open = open_end,
 	.show = show,
 };

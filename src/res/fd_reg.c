@@ -8,6 +8,18 @@
  *
  * At restart ckpt opens each description by its path (or from its shared
  * memory object), checks the file is still the kind it was, and seeks it.
+ *
+ * A regular file or directory reached by path must still be the file it
+ * was (its identity, CKPT_REC_FILE_ID, is saved with it):
+ *  1. same kind and same permission bits;
+ *  2. on the same filesystem (same device), the same inode: a path that now
+ *     names another file (replaced, rotated) is refused; on another device
+ *     (another machine, a filesystem mounted again) inode numbers say
+ *     nothing and are not compared;
+ *  3. a regular file no smaller than it was: one that grew is taken (a log
+ *     the tree goes on appending to after a checkpoint that left it
+ *     running), one that shrank is refused, whether or not below the
+ *     offset: data the process had seen is gone.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -76,13 +88,86 @@ static int collect(struct dump_ctx *ctx, const struct fd_probe *pr, struct ck_fi
 		return fd_refuse(pr, pr->target,
 				 "file was deleted or is not reachable from ckpt's root");
 	f->rec.path_len = f->path ? (uint32_t)strlen(f->path) : 0;
+	if (!err && f->rec.kind != CKPT_FILE_CHR) {
+		struct ckpt_file_id *id = calloc(1, sizeof(*id));
+
+		if (!id)
+			return -ENOMEM;
+		id->dev = st->st_dev;
+		id->ino = st->st_ino;
+		id->size = S_ISREG(st->st_mode) ? (uint64_t)st->st_size : 0;
+		id->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+		f->priv = id;
+	}
 	return err;
 }
 
 static int write_rec(struct img_writer *w, struct ck_file *f)
 {
+	struct ckpt_rec_file_id id = { .file_id = f->obj.id };
+	int err;
+
 	f->rec.obj_id = f->shmem ? f->shmem->obj.id : 0;
-	return fd_write_plain(w, f);
+	err = fd_write_plain(w, f);
+	if (err || !f->priv)
+		return err;
+	id.fid = *(struct ckpt_file_id *)f->priv;
+	return img_write_rec1(w, CKPT_REC_FILE_ID, &id, sizeof(id));
+}
+
+extern const struct fd_ops fd_reg_ops;
+
+/* CKPT_REC_FILE_ID, just after its file's record */
+static int read_id(struct ck_image *img, uint32_t type, const void *data, uint32_t len)
+{
+	const struct ckpt_rec_file_id *r = data;
+	struct ck_obj *o;
+	struct ck_file *f;
+	int err = res_check_len(type, len, sizeof(*r), 0);
+
+	if (err)
+		return err;
+	o = objhash_by_id(&img->objs, r->file_id);
+	f = o && o->kind == OBJ_FILE ? (struct ck_file *)o : NULL;
+	if (!f || f->ops != &fd_reg_ops || f->priv ||
+	    (f->rec.kind != CKPT_FILE_REG && f->rec.kind != CKPT_FILE_DIR))
+		return res_bad(type, "refers to an unknown file");
+	f->priv = malloc(sizeof(r->fid));
+	if (!f->priv)
+		return -ENOMEM;
+	memcpy(f->priv, &r->fid, sizeof(r->fid));
+	return 0;
+}
+
+/* The rules of the header: 0, or -ESTALE (logged). */
+static int check_same(struct ck_proc *p, int fd, const struct ck_file *f, const struct stat *st)
+{
+	const struct ckpt_file_id *id = f->priv;
+
+	if ((st->st_mode ^ f->rec.mode) & 07777) {
+		log_err("pid %d fd %d: '%s' changed since the checkpoint: its mode was %04o, it is "
+			"%04o",
+			p->rec.pid, fd, f->path, f->rec.mode & 07777, st->st_mode & 07777);
+		return -ESTALE;
+	}
+	if (!id)
+		return 0;
+	if (st->st_dev == id->dev && st->st_ino != id->ino) {
+		log_err("pid %d fd %d: '%s' changed since the checkpoint: it is another file "
+			"(inode %llu, was %llu)",
+			p->rec.pid, fd, f->path, (unsigned long long)st->st_ino,
+			(unsigned long long)id->ino);
+		return -ESTALE;
+	}
+	if (S_ISREG(st->st_mode) && (uint64_t)st->st_size < id->size) {
+		log_err("pid %d fd %d: '%s' changed since the checkpoint: it shrank from %llu to "
+			"%llu bytes%s",
+			p->rec.pid, fd, f->path, (unsigned long long)id->size,
+			(unsigned long long)st->st_size,
+			(uint64_t)st->st_size < f->rec.pos ? ", below the offset" : "");
+		return -ESTALE;
+	}
+	return 0;
 }
 
 static int read_rec(struct ck_image *img, struct ck_file *f, const void *data, uint32_t len)
@@ -138,6 +223,9 @@ static int open_file(struct rst_ctx *ctx, struct ck_proc *p, int fd, struct ck_f
 		err = -ESTALE;
 		goto out_close;
 	}
+	err = f->shmem || f->rec.kind == CKPT_FILE_CHR ? 0 : check_same(p, fd, f, &st);
+	if (err)
+		goto out_close;
 	if (f->rec.kind != CKPT_FILE_CHR && !(f->rec.flags & O_PATH) &&
 	    lseek(ofd, (off_t)f->rec.pos, SEEK_SET) < 0) {
 		err = -errno;
@@ -163,9 +251,22 @@ static void show(struct show_ctx *s, const struct ck_file *f)
 	}
 	if (f->rec.kind != CKPT_FILE_CHR)
 		show_u64(s, "pos", f->rec.pos);
+	if (f->priv) {
+		const struct ckpt_file_id *id = f->priv;
+
+		show_u64(s, "ino", id->ino);
+		if (f->rec.kind == CKPT_FILE_REG)
+			show_u64(s, "size", id->size);
+	}
 }
 
 static const uint32_t kinds[] = { CKPT_FILE_REG, CKPT_FILE_DIR, CKPT_FILE_CHR, CKPT_FILE_SHM, 0 };
+static const uint32_t more_types[] = { CKPT_REC_FILE_ID, 0 };
+
+static void release(struct ck_file *f)
+{
+	free(f->priv);
+}
 
 const struct fd_ops fd_reg_ops = {
 	.name = "file",
@@ -176,5 +277,8 @@ const struct fd_ops fd_reg_ops = {
 	.write = write_rec,
 	.read = read_rec,
 	.open = open_file,
+	.more_types = more_types,
+	.read_more = read_id,
 	.show = show,
+	.release = release,
 };

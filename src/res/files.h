@@ -36,7 +36,6 @@ struct fd_ops {
 	const char *name; /* in messages and in show */
 	const uint32_t *kinds; /* the CKPT_FILE_* of its descriptions, 0-terminated */
 	uint32_t rec_type; /* CKPT_REC_FILE, or its own record type */
-	uint32_t obj_type; /* the record of an object its descriptions refer to, or 0 */
 
 	/* checkpoint: whether the description is of this kind */
 	bool (*is)(const struct fd_probe *pr);
@@ -54,24 +53,33 @@ struct fd_ops {
 	 * process that first reached f (at fd) (fd_file_of: NULL for an
 	 * external one); -EOPNOTSUPP (logged) refuses */
 	int (*resolve)(struct ck_proc *p, int fd, struct ck_file *f);
+	/* checkpoint: descriptor pr reaches f, which another descriptor (of
+	 * its process or another) reached first; -EOPNOTSUPP (logged with
+	 * fd_refuse) refuses. NULL: any may. */
+	int (*reach)(struct dump_ctx *ctx, const struct fd_probe *pr, struct ck_file *f);
 	/* checkpoint: writes f's record, after any object it refers to;
 	 * NULL: CKPT_REC_FILE with the path (fd_write_plain) */
 	int (*write)(struct img_writer *w, struct ck_file *f);
 	/* restart and show: the rest of f's record (f->rec and f->path are
 	 * read; data and len are the whole payload); NULL: nothing more */
 	int (*read)(struct ck_image *img, struct ck_file *f, const void *data, uint32_t len);
-	/* restart and show: a record of type obj_type (written by its write
-	 * hook before the descriptions that refer to it) */
-	int (*read_obj)(struct ck_image *img, const void *data, uint32_t len);
 	/* restart, in ckpt, before any process exists: opens the description
 	 * (f->obj.fd), which the new processes inherit; p and fd are the
-	 * first descriptor to reach it, for messages */
+	 * first descriptor to reach it, for messages. A kind with plan_open
+	 * may leave f->obj.fd at -1 (or have no open): the process opens it. */
 	int (*open)(struct rst_ctx *ctx, struct ck_proc *p, int fd, struct ck_file *f);
 	/* restart, in the process instead, once every process of the tree
 	 * exists (for what names a process: pidfds, /proc/PID files): the
-	 * blob's calls that open it at descriptor number fd */
+	 * blob's calls that open it at descriptor number fd, which are the
+	 * call that opens it, then fd_plan_move. Other descriptors of the
+	 * process that reach f are copies of the first (a description that
+	 * several processes reach becomes one per process). */
 	int (*plan_open)(struct rst_ctx *ctx, struct ck_proc *p, int fd, struct ck_file *f,
 			 struct blob_plan *bp);
+	/* records of other types the kind reads (objects its descriptions
+	 * share, or more of a description), 0-terminated, and their reader */
+	const uint32_t *more_types;
+	int (*read_more)(struct ck_image *img, uint32_t type, const void *data, uint32_t len);
 	void (*show)(struct show_ctx *s, const struct ck_file *f);
 	/* frees f->priv */
 	void (*release)(struct ck_file *f);
@@ -93,8 +101,17 @@ int fd_write_rec(struct img_writer *w, uint32_t type, struct ck_file *f, const s
  * whose state names other descriptors (epoll); NULL if none. */
 struct ck_file *fd_file_of(const struct ck_proc *p, int fd);
 /* Restart: makes sure f is open in ckpt (f->obj.fd), for kinds whose own
- * opening needs another description open first. */
+ * opening needs another description open first; f->obj.fd stays -1 for a
+ * description the process opens itself (plan_open). */
 int fd_open_file(struct rst_ctx *ctx, struct ck_proc *p, int fd, struct ck_file *f);
+/* plan_open: the number the next call that opens a descriptor returns in
+ * p when it opens descriptor fd (the lowest free one: the process then
+ * holds every descriptor installed and those opened before fd, and a call
+ * planned here closes anything else there); a negative -errno on failure. */
+int fd_plan_number(struct blob_plan *bp, const struct ck_proc *p, int fd);
+/* plan_open: moves the descriptor just opened at number at to its saved
+ * number fd, with its close-on-exec flag. */
+int fd_plan_move(struct blob_plan *bp, const struct ck_proc *p, int fd, int at);
 
 /* File locks (fd_locks.c). Checkpoint: the locks descriptor pr shows,
  * taken through f (first: f was just found, its own flock and OFD locks

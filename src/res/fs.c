@@ -35,11 +35,12 @@ static int link_dir(struct ck_proc *p, const char *what, char **ret)
 
 	snprintf(link, sizeof(link), "/proc/%d/%s", p->rec.pid, what);
 	err = res_link_path(link, ret, NULL);
-	if (err == -ENOENT)
+	if (err == -ENOENT) {
 		log_err("pid %d: %s: directory was deleted or is not reachable from ckpt's root: "
 			"not supported",
 			p->rec.pid, what);
-	else if (err)
+		return -EOPNOTSUPP;
+	} else if (err)
 		log_err("pid %d: %s: %s", p->rec.pid, what, strerror(-err));
 	return err;
 }

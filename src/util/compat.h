@@ -80,4 +80,21 @@ struct pm_scan_arg {
 #define F_SEAL_EXEC 0x0020
 #endif
 
+#ifndef PIDFD_THREAD
+#define PIDFD_THREAD O_EXCL
+#endif
+
+#ifndef PIDFD_GET_INFO
+#define PIDFD_INFO_EXIT (1ULL << 3)
+
+struct pidfd_info {
+	uint64_t mask;
+	uint64_t cgroupid;
+	uint32_t pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid, fsuid, fsgid;
+	int32_t exit_code; /* a wait status */
+};
+
+#define PIDFD_GET_INFO _IOWR(0xFF, 11, struct pidfd_info)
+#endif
+
 #endif
