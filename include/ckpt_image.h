@@ -76,6 +76,7 @@ enum ckpt_rec_type {
 	/* 300-399: files */
 	CKPT_REC_FILE = 300, /* an open file description, referenced by id */
 	CKPT_REC_FD = 301, /* one descriptor of the current process */
+	CKPT_REC_MQUEUE = 360, /* a POSIX message queue description (the first holds the queue) */
 
 	/* 400-499: memory */
 	CKPT_REC_MM = 400,
@@ -87,6 +88,8 @@ enum ckpt_rec_type {
 
 	/* 500-599: System V IPC */
 	CKPT_REC_SYSV_SHM = 500, /* a System V shared memory segment, referenced by id */
+	CKPT_REC_SYSV_SEM = 501, /* a System V semaphore set the tree used */
+	CKPT_REC_SYSV_MSG = 502, /* a System V message queue the tree used */
 
 	/* 600-699: signals */
 	CKPT_REC_SIGACTIONS = 600,
@@ -259,6 +262,7 @@ enum ckpt_file_kind {
 	CKPT_FILE_DIR = 2, /* directory */
 	CKPT_FILE_CHR = 3, /* one of the stateless character devices (null, zero, ...) */
 	CKPT_FILE_SHM = 4, /* a memfd or a file of /dev/shm: a shared memory object */
+	CKPT_FILE_MQUEUE = 18, /* a POSIX message queue: CKPT_REC_MQUEUE */
 };
 
 struct ckpt_rec_file {
@@ -418,6 +422,49 @@ struct ckpt_rec_sysv_shm {
 	uint32_t cuid, cgid; /* creator: shown, not restored */
 };
 _Static_assert(sizeof(struct ckpt_rec_sysv_shm) == 56, "sysv shm size");
+
+/* CKPT_REC_SYSV_SEM, followed by nsems ckpt_sysv_semval in semaphore order */
+struct ckpt_rec_sysv_sem {
+	uint32_t id; /* object id */
+	int32_t semid;
+	int32_t key; /* 0: IPC_PRIVATE */
+	uint32_t mode; /* permission bits (0777) */
+	uint32_t uid, gid; /* owner */
+	uint32_t cuid, cgid; /* creator: shown, not restored */
+	uint32_t nsems;
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct ckpt_rec_sysv_sem) == 40, "sysv sem size");
+
+struct ckpt_sysv_semval {
+	int32_t val; /* GETVAL: 0..32767 */
+	int32_t pid; /* GETPID: the process of the last operation, 0 if none */
+};
+_Static_assert(sizeof(struct ckpt_sysv_semval) == 8, "sysv semval size");
+
+/* CKPT_REC_SYSV_MSG, followed by data_len bytes: nmsgs messages in queue
+ * order, each a ckpt_sysv_msg and its len bytes of text */
+struct ckpt_rec_sysv_msg {
+	uint32_t id; /* object id */
+	int32_t msqid;
+	int32_t key; /* 0: IPC_PRIVATE */
+	uint32_t mode; /* permission bits (0777) */
+	uint32_t uid, gid; /* owner */
+	uint32_t cuid, cgid; /* creator: shown, not restored */
+	uint32_t nmsgs;
+	uint32_t pad;
+	uint64_t qbytes; /* msg_qbytes */
+	int32_t lspid, lrpid; /* the last msgsnd and msgrcv, 0 if none */
+	uint64_t data_len;
+};
+_Static_assert(sizeof(struct ckpt_rec_sysv_msg) == 64, "sysv msg size");
+
+struct ckpt_sysv_msg {
+	int64_t type; /* mtype, > 0 */
+	uint32_t len;
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct ckpt_sysv_msg) == 16, "sysv msg header size");
 
 /* CKPT_REC_PAGES: npages * page_size bytes of data, for the process whose
  * pid is owner at virtual address addr, or for the shared memory object

@@ -17,6 +17,8 @@ enum obj_kind {
 	OBJ_SHMEM = 2,
 	OBJ_MAPFILE = 3, /* restart only: a file opened to be mapped */
 	OBJ_DIR = 4, /* restart only: a directory to enter */
+	OBJ_SYSV_SEM = 5, /* a System V semaphore set (res/sysvsem.c) */
+	OBJ_SYSV_MSG = 6, /* a System V message queue (res/sysvmsg.c) */
 };
 
 struct obj_ops; /* what other resources may do with it (res/res.h), or NULL */
