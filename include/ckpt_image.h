@@ -277,6 +277,36 @@ struct ckpt_rec_file {
 };
 _Static_assert(sizeof(struct ckpt_rec_file) == 40, "file size");
 
+/* CKPT_REC_MQUEUE: a POSIX message queue description. The first
+ * description of a queue holds the queue (queue_id 0), followed by
+ * name_len bytes of its name ("/name") and data_len bytes of messages:
+ * nmsgs of them in the order they are received (highest priority first,
+ * oldest first within one), each a ckpt_mq_msg and its len bytes. The
+ * others name it by its file id, with no name and no messages. */
+#define CKPT_MQ_DELETED (1U << 0) /* its name was unlinked: restored unnamed */
+#define CKPT_MQ_FLAGS_ALL ((1U << 1) - 1)
+
+struct ckpt_rec_mqueue {
+	struct ckpt_rec_file file; /* kind CKPT_FILE_MQUEUE, no path */
+	uint32_t queue_id; /* 0, or the file id of the description that holds the queue */
+	uint32_t flags; /* CKPT_MQ_* */
+	int64_t maxmsg; /* mq_attr.mq_maxmsg */
+	int64_t msgsize; /* mq_attr.mq_msgsize */
+	uint32_t mode; /* permission bits (0777) */
+	uint32_t uid, gid; /* owner */
+	uint32_t name_len;
+	uint32_t nmsgs;
+	uint32_t pad;
+	uint64_t data_len;
+};
+_Static_assert(sizeof(struct ckpt_rec_mqueue) == 96, "mqueue size");
+
+struct ckpt_mq_msg {
+	uint32_t prio; /* below MQ_PRIO_MAX (32768) */
+	uint32_t len; /* at most msgsize */
+};
+_Static_assert(sizeof(struct ckpt_mq_msg) == 8, "mq msg size");
+
 /* CKPT_REC_FD */
 #define CKPT_FD_CLOEXEC (1U << 0)
 #define CKPT_FD_EXTERNAL (1U << 1) /* connected to the restarting ckpt's own fd */

@@ -37,9 +37,14 @@
 	 O_DIRECTORY | O_NOFOLLOW | O_LARGEFILE)
 
 extern const struct fd_ops fd_reg_ops;
+extern const struct fd_ops fd_mqueue_ops;
 
 /* Checkpoint asks each kind in this order whether a description is its. */
-static const struct fd_ops *const fd_kinds[] = { &fd_reg_ops, NULL };
+static const struct fd_ops *const fd_kinds[] = {
+	&fd_mqueue_ops,
+	&fd_reg_ops,
+	NULL,
+};
 
 static const struct fd_ops *kind_of_rec(uint32_t type, uint32_t kind)
 {
@@ -490,7 +495,12 @@ static void show(struct show_ctx *s, struct ck_image *img, struct ck_proc *p)
 	show_list_end(s);
 }
 
-static const uint32_t types[] = { CKPT_REC_FILE, CKPT_REC_FD, 0 };
+static const uint32_t types[] = {
+	CKPT_REC_FILE,
+	CKPT_REC_FD,
+	CKPT_REC_MQUEUE,
+	0,
+};
 
 const struct res_ops files_ops = {
 	.name = "files",

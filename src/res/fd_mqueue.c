@@ -1,0 +1,519 @@
+/*
+ * fd_mqueue.c: POSIX message queue descriptions (mq_open). A descriptor of
+ * a queue links to "/name" on the mqueue filesystem (statfs tells it
+ * apart), "/name (deleted)" once the name is unlinked; the queue itself is
+ * saved once, with the first description that reaches it, and the others
+ * name that one.
+ *
+ * Checkpoint opens a descriptor of its own on the queue (through
+ * /proc/PID/fd/N, which also reaches an unlinked one) and saves its name,
+ * mq_maxmsg and mq_msgsize, mode and owner, and every message with its
+ * priority: messages cannot be read without being taken, so it takes them
+ * all (mq_timedreceive, without waiting) and sends them back at once in
+ * the same order with the same priorities (mq_send keeps the order within
+ * a priority), before the tree is thawed: a tree left running has them
+ * all. The queue's file reads as "QSIZE:.. NOTIFY:.. SIGNO:.. NOTIFY_PID:..";
+ * a notification registration (mq_notify) is refused, since the
+ * registration's sigev_value cannot be seen, and taking and sending back
+ * the messages would fire it. Each description keeps its access mode and
+ * O_NONBLOCK.
+ *
+ * Restart creates each queue in ckpt before any process exists
+ * (mq_open O_CREAT | O_EXCL with its attributes, then its mode and owner):
+ * a name in use is refused (-EEXIST, as a pid in use; the original left
+ * running still owns it). It sends the messages, unlinks the name of a
+ * queue that had lost it, and opens each description from it. A restart
+ * that fails unlinks the names it created; checkpoint --kill unlinks the
+ * name of a queue it saved once the tree is gone.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <mqueue.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <time.h>
+#include <unistd.h>
+#include "proc/sysvipc.h"
+#include "res/files.h"
+#include "util/log.h"
+
+#define MQUEUE_MAGIC 0x19800202
+#define PRIO_MAX 32768
+#define DELETED " (deleted)"
+
+extern const struct fd_ops fd_mqueue_ops;
+
+struct mq_priv {
+	struct ckpt_rec_mqueue rec; /* rec.file unused: f->rec is the description's */
+	char *name;
+	uint8_t *data; /* rec.data_len bytes of messages, as in the record */
+	struct ck_file *queue; /* the description that holds the queue (itself if it does) */
+	const struct ck_image *img; /* checkpoint: to know whether the tree was killed */
+	uint64_t dump_ino; /* checkpoint: the queue's inode */
+	int queue_fd; /* restart, the holder: ckpt's descriptor of the queue */
+	bool created, committed; /* restart, the holder: its name is ckpt's */
+};
+
+static struct mq_priv *priv_of(const struct ck_file *f)
+{
+	return f->priv;
+}
+
+static bool is_holder(const struct ck_file *f)
+{
+	return priv_of(f)->queue == f;
+}
+
+static bool is_mqueue(const struct fd_probe *pr)
+{
+	struct statfs sfs;
+
+	return S_ISREG(pr->st.st_mode) && pr->target[0] == '/' && !statfs(pr->link, &sfs) &&
+	       sfs.f_type == MQUEUE_MAGIC;
+}
+
+static struct mq_priv *new_priv(void)
+{
+	struct mq_priv *m = calloc(1, sizeof(*m));
+
+	if (m)
+		m->queue_fd = -1;
+	return m;
+}
+
+/* The name unlinked, at restart when ckpt's is not to be kept, after
+ * checkpoint --kill when the name still leads to the queue saved. */
+static void release(struct ck_file *f)
+{
+	struct mq_priv *m = f->priv;
+
+	if (!m)
+		return;
+	if (m->created && !m->committed && !(m->rec.flags & CKPT_MQ_DELETED))
+		mq_unlink(m->name);
+	if (m->img && m->img->killed && is_holder(f) && !(m->rec.flags & CKPT_MQ_DELETED)) {
+		mqd_t q = mq_open(m->name, O_RDONLY | O_CLOEXEC);
+		struct stat st;
+
+		if (q >= 0 && !fstat(q, &st) && st.st_ino == m->dump_ino)
+			mq_unlink(m->name);
+		if (q >= 0)
+			mq_close(q);
+	}
+	if (m->queue_fd >= 0)
+		close(m->queue_fd);
+	free(m->name);
+	free(m->data);
+	free(m);
+	f->priv = NULL;
+}
+
+/* ---- checkpoint ---- */
+
+static int append(struct mq_priv *m, const void *buf, size_t len)
+{
+	uint8_t *n = realloc(m->data, m->rec.data_len + len);
+
+	if (!n)
+		return -ENOMEM;
+	m->data = n;
+	memcpy(n + m->rec.data_len, buf, len);
+	m->rec.data_len += len;
+	return 0;
+}
+
+/* Puts back the messages taken (data holds them), in order. */
+static int put_back(const struct fd_probe *pr, mqd_t q, struct mq_priv *m)
+{
+	struct timespec now = { 0, 0 };
+	uint64_t off = 0;
+
+	for (uint32_t i = 0; i < m->rec.nmsgs; i++) {
+		struct ckpt_mq_msg h;
+
+		memcpy(&h, m->data + off, sizeof(h));
+		off += sizeof(h);
+		if (mq_timedsend(q, (const char *)m->data + off, h.len, h.prio, &now) < 0) {
+			int err = -errno;
+
+			log_err("pid %d fd %d: POSIX message queue '%s': cannot put back message "
+				"%u of %u, which is lost: %s",
+				pr->p->rec.pid, pr->fd, m->name, i + 1, m->rec.nmsgs,
+				strerror(errno));
+			return err;
+		}
+		off += h.len;
+	}
+	return 0;
+}
+
+/* Takes every message, then puts them back. */
+static int read_msgs(const struct fd_probe *pr, mqd_t q, struct mq_priv *m, long curmsgs)
+{
+	struct timespec now = { 0, 0 };
+	char *buf = malloc((size_t)m->rec.msgsize);
+	int err = 0, perr;
+
+	if (!buf)
+		return -ENOMEM;
+	for (;;) {
+		struct ckpt_mq_msg h;
+		ssize_t n = mq_timedreceive(q, buf, (size_t)m->rec.msgsize, &h.prio, &now);
+
+		if (n < 0) {
+			if (errno != EAGAIN && errno != ETIMEDOUT)
+				err = -errno;
+			break;
+		}
+		h.len = (uint32_t)n;
+		err = append(m, &h, sizeof(h));
+		if (!err)
+			err = append(m, buf, (size_t)n);
+		if (err)
+			break;
+		m->rec.nmsgs++;
+	}
+	free(buf);
+	perr = put_back(pr, q, m);
+	if (perr)
+		return perr;
+	if (err)
+		log_err("pid %d fd %d: POSIX message queue '%s': cannot read its messages: %s",
+			pr->p->rec.pid, pr->fd, m->name, strerror(-err));
+	else if (m->rec.nmsgs != curmsgs)
+		return fd_refuse(pr, m->name,
+				 "POSIX message queue changed while it was read (used outside "
+				 "the tree): not supported");
+	else if (m->rec.data_len > CKPT_REC_MAX_META - sizeof(m->rec) - NAME_MAX)
+		return fd_refuse(pr, m->name, "POSIX message queue holds too many bytes");
+	return err;
+}
+
+/* The queue's own state, for the first description that reaches it. */
+static int collect_queue(const struct fd_probe *pr, struct mq_priv *m)
+{
+	size_t tlen = strlen(pr->target);
+	struct proc_mq_status status;
+	struct mq_attr attr;
+	char text[128];
+	ssize_t n;
+	mqd_t q;
+	int err;
+
+	m->name = strdup(pr->target);
+	if (!m->name)
+		return -ENOMEM;
+	if (tlen > strlen(DELETED) && !strcmp(pr->target + tlen - strlen(DELETED), DELETED)) {
+		m->name[tlen - strlen(DELETED)] = '\0';
+		m->rec.flags |= CKPT_MQ_DELETED;
+	}
+	if (strchr(m->name + 1, '/') || strlen(m->name) > NAME_MAX)
+		return fd_refuse(pr, pr->target, "POSIX message queue with this name: not supported");
+	q = open(pr->link, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (q < 0) {
+		char why[160];
+
+		snprintf(why, sizeof(why), "POSIX message queue ckpt cannot open: %s",
+			 strerror(errno));
+		return fd_refuse(pr, m->name, why);
+	}
+	n = read(q, text, sizeof(text) - 1);
+	text[n > 0 ? n : 0] = '\0';
+	err = proc_parse_mq_status(text, &status);
+	if (!err && mq_getattr(q, &attr) < 0)
+		err = -errno;
+	if (err) {
+		log_err("pid %d fd %d: cannot inspect POSIX message queue '%s': %s",
+			pr->p->rec.pid, pr->fd, m->name, strerror(-err));
+		goto out;
+	}
+	if (status.notify_pid) {
+		err = fd_refuse(pr, m->name,
+				"POSIX message queue with a notification registration (mq_notify): "
+				"not supported");
+		goto out;
+	}
+	m->rec.maxmsg = attr.mq_maxmsg;
+	m->rec.msgsize = attr.mq_msgsize;
+	m->rec.mode = pr->st.st_mode & 0777;
+	m->rec.uid = pr->st.st_uid;
+	m->rec.gid = pr->st.st_gid;
+	m->rec.name_len = (uint32_t)strlen(m->name);
+	m->dump_ino = pr->st.st_ino;
+	err = read_msgs(pr, q, m, attr.mq_curmsgs);
+out:
+	close(q);
+	return err;
+}
+
+static bool is_queue_holder(struct ck_obj *obj, void *arg)
+{
+	struct ck_file *f = (struct ck_file *)obj;
+
+	(void)arg;
+	return f->ops == &fd_mqueue_ops && is_holder(f);
+}
+
+static int collect(struct dump_ctx *ctx, const struct fd_probe *pr, struct ck_file *f)
+{
+	struct mq_priv *m = new_priv();
+	struct ck_file *holder;
+	int err = 0;
+
+	if (!m)
+		return -ENOMEM;
+	f->priv = m;
+	f->rec.kind = CKPT_FILE_MQUEUE;
+	holder = (struct ck_file *)objhash_find(&ctx->img->objs, OBJ_FILE, pr->st.st_dev,
+						pr->st.st_ino, is_queue_holder, NULL);
+	m->queue = holder ? holder : f;
+	if (!holder) {
+		err = collect_queue(pr, m);
+		m->img = ctx->img;
+	}
+	return err;
+}
+
+static int write_rec(struct img_writer *w, struct ck_file *f)
+{
+	struct mq_priv *m = f->priv;
+	struct iovec iov[3] = {
+		{ (char *)&m->rec + sizeof(m->rec.file), sizeof(m->rec) - sizeof(m->rec.file) },
+		{ m->name, m->rec.name_len },
+		{ m->data, m->rec.data_len },
+	};
+
+	m->rec.queue_id = is_holder(f) ? 0 : m->queue->obj.id;
+	return fd_write_rec(w, CKPT_REC_MQUEUE, f, iov, 3);
+}
+
+/* ---- image to model ---- */
+
+static bool msgs_ok(const struct mq_priv *m)
+{
+	uint64_t off = 0;
+
+	for (uint32_t i = 0; i < m->rec.nmsgs; i++) {
+		struct ckpt_mq_msg h;
+
+		if (m->rec.data_len - off < sizeof(h))
+			return false;
+		memcpy(&h, m->data + off, sizeof(h));
+		off += sizeof(h);
+		if (h.prio >= PRIO_MAX || h.len > m->rec.msgsize || h.len > m->rec.data_len - off)
+			return false;
+		off += h.len;
+	}
+	return off == m->rec.data_len;
+}
+
+static int read_holder(struct mq_priv *m, const struct ckpt_rec_mqueue *r)
+{
+	const char *name = (const char *)(r + 1);
+
+	if (r->maxmsg <= 0 || r->msgsize <= 0 || r->msgsize > INT_MAX || r->mode & ~0777U ||
+	    r->flags & ~CKPT_MQ_FLAGS_ALL || (uint64_t)r->nmsgs > (uint64_t)r->maxmsg ||
+	    r->name_len < 2 || r->name_len > NAME_MAX || name[0] != '/' ||
+	    memchr(name + 1, '/', r->name_len - 1) || memchr(name, 0, r->name_len))
+		return res_bad(CKPT_REC_MQUEUE, "is malformed");
+	m->name = res_strndup(name, r->name_len);
+	m->data = malloc(r->data_len ? r->data_len : 1);
+	if (!m->name || !m->data)
+		return -ENOMEM;
+	memcpy(m->data, name + r->name_len, r->data_len);
+	return msgs_ok(m) ? 0 : res_bad(CKPT_REC_MQUEUE, "has malformed messages");
+}
+
+static int read_rec(struct ck_image *img, struct ck_file *f, const void *data, uint32_t len)
+{
+	const struct ckpt_rec_mqueue *r = data;
+	struct mq_priv *m;
+	struct ck_obj *o;
+	int err;
+
+	err = res_check_len(CKPT_REC_MQUEUE, len, sizeof(*r),
+			    len >= sizeof(*r) ? (uint64_t)r->name_len + r->data_len : 0);
+	if (err)
+		return err;
+	if (f->rec.kind != CKPT_FILE_MQUEUE || f->rec.flags & ~(O_ACCMODE | O_NONBLOCK) ||
+	    (f->rec.flags & O_ACCMODE) == O_ACCMODE || f->rec.obj_id || r->pad)
+		return res_bad(CKPT_REC_MQUEUE, "is malformed");
+	m = new_priv();
+	if (!m)
+		return -ENOMEM;
+	f->priv = m;
+	m->rec = *r;
+	if (!r->queue_id) {
+		m->queue = f;
+		return read_holder(m, r);
+	}
+	o = objhash_by_id(&img->objs, r->queue_id);
+	if (r->name_len || r->data_len || r->nmsgs || r->flags || !o || o->kind != OBJ_FILE ||
+	    ((struct ck_file *)o)->ops != &fd_mqueue_ops || !is_holder((struct ck_file *)o))
+		return res_bad(CKPT_REC_MQUEUE, "refers to an unknown queue");
+	m->queue = (struct ck_file *)o;
+	return 0;
+}
+
+/* ---- restart ---- */
+
+static int send_msgs(struct mq_priv *m)
+{
+	uint64_t off = 0;
+
+	for (uint32_t i = 0; i < m->rec.nmsgs; i++) {
+		struct ckpt_mq_msg h;
+
+		memcpy(&h, m->data + off, sizeof(h));
+		off += sizeof(h);
+		if (mq_send(m->queue_fd, (const char *)m->data + off, h.len, h.prio) < 0)
+			return -errno;
+		off += h.len;
+	}
+	return 0;
+}
+
+/* The queue, with its attributes and messages; one that had lost its name
+ * loses it again (under a name of ckpt's own when its own is taken). */
+static int create_queue(struct ck_proc *p, int fd, struct mq_priv *m)
+{
+	struct mq_attr attr = { .mq_maxmsg = m->rec.maxmsg, .mq_msgsize = m->rec.msgsize };
+	const int flags = O_RDWR | O_CREAT | O_EXCL | O_NONBLOCK | O_CLOEXEC;
+	bool deleted = m->rec.flags & CKPT_MQ_DELETED;
+	char tmp[64];
+	const char *name = m->name;
+	int err = 0;
+
+	m->queue_fd = mq_open(name, flags, 0600, &attr);
+	if (m->queue_fd < 0 && errno == EEXIST && deleted) {
+		snprintf(tmp, sizeof(tmp), "/.ckpt-restart-%d-%u", (int)getpid(), m->queue->obj.id);
+		name = tmp;
+		m->queue_fd = mq_open(name, flags, 0600, &attr);
+	}
+	if (m->queue_fd < 0) {
+		err = -errno;
+		if (err == -EEXIST)
+			log_err("pid %d fd %d: POSIX message queue '%s' exists", p->rec.pid, fd,
+				m->name);
+		else
+			log_err("pid %d fd %d: cannot create POSIX message queue '%s' (%lld "
+				"messages of %lld bytes): %s",
+				p->rec.pid, fd, m->name, (long long)m->rec.maxmsg,
+				(long long)m->rec.msgsize, strerror(errno));
+		return err;
+	}
+	m->created = !deleted;
+	if (deleted && mq_unlink(name) < 0)
+		err = -errno;
+	if (!err && (fchmod(m->queue_fd, m->rec.mode) || fchown(m->queue_fd, m->rec.uid, m->rec.gid)))
+		err = -errno;
+	if (!err)
+		err = send_msgs(m);
+	if (err)
+		log_err("pid %d fd %d: cannot set up POSIX message queue '%s': %s", p->rec.pid, fd,
+			m->name, strerror(-err));
+	return err;
+}
+
+static int open_file(struct rst_ctx *ctx, struct ck_proc *p, int fd, struct ck_file *f)
+{
+	struct mq_priv *m = f->priv, *qm = priv_of(m->queue);
+	char path[64];
+	int err;
+
+	if (!is_holder(f)) {
+		err = fd_open_file(ctx, p, fd, m->queue);
+		if (err)
+			return err;
+	} else {
+		err = create_queue(p, fd, m);
+		if (err)
+			return err;
+	}
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", qm->queue_fd);
+	f->obj.fd = open(path, (int)f->rec.flags | O_CLOEXEC);
+	if (f->obj.fd < 0) {
+		err = -errno;
+		log_err("pid %d fd %d: cannot open POSIX message queue '%s': %s", p->rec.pid, fd,
+			qm->name, strerror(errno));
+		return err;
+	}
+	return 0;
+}
+
+/* ---- show ---- */
+
+static void show(struct show_ctx *s, const struct ck_file *f)
+{
+	const struct mq_priv *m = f->priv;
+	uint64_t off = 0;
+
+	if (!is_holder(f)) {
+		show_u64(s, "queue", m->queue->obj.id);
+		return;
+	}
+	show_str(s, "name", m->name);
+	if (m->rec.flags & CKPT_MQ_DELETED)
+		show_bool(s, "deleted", true);
+	show_i64(s, "maxmsg", m->rec.maxmsg);
+	show_i64(s, "msgsize", m->rec.msgsize);
+	show_fmt(s, "mode", "%03o", m->rec.mode);
+	show_u64(s, "uid", m->rec.uid);
+	show_u64(s, "gid", m->rec.gid);
+	show_list_begin(s, "messages");
+	for (uint32_t i = 0; i < m->rec.nmsgs; i++) {
+		struct ckpt_mq_msg h;
+
+		memcpy(&h, m->data + off, sizeof(h));
+		off += sizeof(h) + h.len;
+		show_obj_begin(s, NULL, true);
+		show_u64(s, "prio", h.prio);
+		show_u64(s, "bytes", h.len);
+		show_obj_end(s);
+	}
+	show_list_end(s);
+}
+
+static const uint32_t kinds[] = { CKPT_FILE_MQUEUE, 0 };
+
+const struct fd_ops fd_mqueue_ops = {
+	.name = "mqueue",
+	.kinds = kinds,
+	.rec_type = CKPT_REC_MQUEUE,
+	.is = is_mqueue,
+	.collect = collect,
+	.write = write_rec,
+	.read = read_rec,
+	.open = open_file,
+	.show = show,
+	.release = release,
+};
+
+/* After the last process's lists, the tree runs with its queues: their
+ * names stay. */
+static int finish(struct rst_ctx *ctx, struct ck_proc *p)
+{
+	struct ck_image *img = ctx->img;
+
+	for (uint32_t i = (uint32_t)(p - img->procs) + 1; i < img->nprocs; i++)
+		if (!(img->procs[i].rec.flags & CKPT_PROC_ZOMBIE))
+			return 0;
+	for (uint32_t id = 1; id <= img->objs.count; id++) {
+		struct ck_obj *o = objhash_by_id(&img->objs, id);
+
+		if (o && o->kind == OBJ_FILE && ((struct ck_file *)o)->ops == &fd_mqueue_ops)
+			priv_of((struct ck_file *)o)->committed = true;
+	}
+	return 0;
+}
+
+/* The queues outlive the descriptions restart opens: this resource keeps
+ * their names once the tree runs. */
+const struct res_ops mqueue_ops = {
+	.name = "mqueue",
+	.finish = finish,
+};
