@@ -298,8 +298,13 @@ struct ckpt_rec_mqueue {
 	uint32_t nmsgs;
 	uint32_t pad;
 	uint64_t data_len;
+	int32_t notify_pid; /* the process registered with mq_notify, 0 if none */
+	int32_t notify; /* SIGEV_SIGNAL or SIGEV_NONE */
+	int32_t signo; /* SIGEV_SIGNAL: the signal */
+	uint32_t pad2;
+	uint64_t sigev_value; /* SIGEV_SIGNAL: the signal's si_value */
 };
-_Static_assert(sizeof(struct ckpt_rec_mqueue) == 96, "mqueue size");
+_Static_assert(sizeof(struct ckpt_rec_mqueue) == 120, "mqueue size");
 
 struct ckpt_mq_msg {
 	uint32_t prio; /* below MQ_PRIO_MAX (32768) */

@@ -12,11 +12,25 @@
  * all (mq_timedreceive, without waiting) and sends them back at once in
  * the same order with the same priorities (mq_send keeps the order within
  * a priority), before the tree is thawed: a tree left running has them
- * all. The queue's file reads as "QSIZE:.. NOTIFY:.. SIGNO:.. NOTIFY_PID:..";
- * a notification registration (mq_notify) is refused, since the
- * registration's sigev_value cannot be seen, and taking and sending back
- * the messages would fire it. Each description keeps its access mode and
- * O_NONBLOCK.
+ * all. Each description keeps its access mode and O_NONBLOCK.
+ *
+ * The queue's file reads as "QSIZE:.. NOTIFY:.. SIGNO:.. NOTIFY_PID:..",
+ * which names a notification registration (mq_notify) but not the value
+ * its signal carries. Sending back the first message fires it (or, the
+ * queue being empty, a message ckpt sends and takes back does), so:
+ *  1. before: the registered process must be a live process of the tree,
+ *     registered with SIGEV_SIGNAL or SIGEV_NONE (glibc's SIGEV_THREAD is
+ *     a netlink socket's: refused), and for SIGEV_SIGNAL, with no such
+ *     signal pending already (its own could not be told apart);
+ *  2. the registration fires: the signal, with si_code SI_MESGQ and
+ *     ckpt's pid, is queued to the process, which is frozen;
+ *  3. when the process's turn comes (mqueue_ops, after its descriptors and
+ *     before its pending signals are read), ckpt reads the signal's value
+ *     with PTRACE_PEEKSIGINFO, takes the signal back (rt_sigtimedwait in
+ *     the process) and has the process register again (mq_notify), as it
+ *     was. A checkpoint that fails between 2 and 3 leaves it unregistered.
+ * At restart the process registers again in its plan, once the temporary
+ * descriptors are closed (closing a descriptor of the queue would undo it).
  *
  * Restart creates each queue in ckpt before any process exists
  * (mq_open O_CREAT | O_EXCL with its attributes, then its mode and owner):
@@ -30,14 +44,19 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <mqueue.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/ptrace.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/ptrace.h>
 #include "proc/sysvipc.h"
+#include "remote/remote.h"
 #include "res/files.h"
 #include "util/log.h"
 
@@ -54,6 +73,7 @@ struct mq_priv {
 	struct ck_file *queue; /* the description that holds the queue (itself if it does) */
 	const struct ck_image *img; /* checkpoint: to know whether the tree was killed */
 	uint64_t dump_ino; /* checkpoint: the queue's inode */
+	bool rearm; /* checkpoint: its registration fired; its process must register again */
 	int queue_fd; /* restart, the holder: ckpt's descriptor of the queue */
 	bool created, committed; /* restart, the holder: its name is ckpt's */
 };
@@ -193,8 +213,88 @@ static int read_msgs(const struct fd_probe *pr, mqd_t q, struct mq_priv *m, long
 	return err;
 }
 
+/* Step 1: a registration ckpt can take down and make again. */
+static int check_notify(struct dump_ctx *ctx, const struct fd_probe *pr, struct mq_priv *m,
+			const struct proc_mq_status *status)
+{
+	const struct ck_proc *owner = model_find_proc(ctx->img, status->notify_pid);
+	struct proc_status st;
+	char why[160];
+	bool pending;
+	int err;
+
+	if (!owner || owner->rec.flags & CKPT_PROC_ZOMBIE) {
+		snprintf(why, sizeof(why),
+			 "POSIX message queue notification registered by pid %d, outside the "
+			 "tree: not supported",
+			 status->notify_pid);
+		return fd_refuse(pr, m->name, why);
+	}
+	if (status->notify == SIGEV_THREAD)
+		return fd_refuse(pr, m->name,
+				 "POSIX message queue notification with SIGEV_THREAD (glibc's "
+				 "netlink socket): not supported");
+	if (status->notify != SIGEV_SIGNAL && status->notify != SIGEV_NONE)
+		return fd_refuse(pr, m->name,
+				 "POSIX message queue notification of an unknown kind: not supported");
+	if (status->notify == SIGEV_SIGNAL) {
+		if (status->signo < 1 || status->signo > CKPT_NSIG)
+			return fd_refuse(pr, m->name,
+					 "POSIX message queue notification signal out of range");
+		err = proc_read_status(owner->rec.pid, owner->rec.pid, &st);
+		if (err) {
+			log_err("pid %d: cannot read its status: %s", owner->rec.pid,
+				strerror(-err));
+			return err;
+		}
+		pending = (st.sigpnd | st.shdpnd) & 1ULL << (status->signo - 1);
+		proc_status_release(&st);
+		if (pending) {
+			snprintf(why, sizeof(why),
+				 "POSIX message queue notification signal %d already pending in "
+				 "pid %d: not supported",
+				 status->signo, owner->rec.pid);
+			return fd_refuse(pr, m->name, why);
+		}
+	}
+	m->rec.notify_pid = status->notify_pid;
+	m->rec.notify = status->notify;
+	m->rec.signo = status->notify == SIGEV_SIGNAL ? status->signo : 0;
+	return 0;
+}
+
+/* Step 2: the messages were sent back (which fired it), or, with none, a
+ * message of ckpt's fires it and is taken back. */
+static int fire(const struct fd_probe *pr, mqd_t q, struct mq_priv *m)
+{
+	struct timespec now = { 0, 0 };
+	struct proc_mq_status status;
+	char text[128];
+	ssize_t n;
+	int err = 0;
+
+	if (!m->rec.nmsgs && (mq_timedsend(q, "", 0, 0, &now) < 0 ||
+			      mq_timedreceive(q, text, (size_t)m->rec.msgsize, NULL, &now) < 0))
+		err = -errno;
+	if (!err) {
+		n = pread(q, text, sizeof(text) - 1, 0);
+		text[n > 0 ? n : 0] = '\0';
+		err = proc_parse_mq_status(text, &status);
+	}
+	if (!err && status.notify_pid)
+		err = -EBUSY;
+	if (err) {
+		log_err("pid %d fd %d: cannot take down the notification registration of POSIX "
+			"message queue '%s': %s",
+			pr->p->rec.pid, pr->fd, m->name, strerror(-err));
+		return err;
+	}
+	m->rearm = true;
+	return 0;
+}
+
 /* The queue's own state, for the first description that reaches it. */
-static int collect_queue(const struct fd_probe *pr, struct mq_priv *m)
+static int collect_queue(struct dump_ctx *ctx, const struct fd_probe *pr, struct mq_priv *m)
 {
 	size_t tlen = strlen(pr->target);
 	struct proc_mq_status status;
@@ -232,10 +332,9 @@ static int collect_queue(const struct fd_probe *pr, struct mq_priv *m)
 		goto out;
 	}
 	if (status.notify_pid) {
-		err = fd_refuse(pr, m->name,
-				"POSIX message queue with a notification registration (mq_notify): "
-				"not supported");
-		goto out;
+		err = check_notify(ctx, pr, m, &status);
+		if (err)
+			goto out;
 	}
 	m->rec.maxmsg = attr.mq_maxmsg;
 	m->rec.msgsize = attr.mq_msgsize;
@@ -245,6 +344,8 @@ static int collect_queue(const struct fd_probe *pr, struct mq_priv *m)
 	m->rec.name_len = (uint32_t)strlen(m->name);
 	m->dump_ino = pr->st.st_ino;
 	err = read_msgs(pr, q, m, attr.mq_curmsgs);
+	if (!err && m->rec.notify_pid)
+		err = fire(pr, q, m);
 out:
 	close(q);
 	return err;
@@ -272,7 +373,7 @@ static int collect(struct dump_ctx *ctx, const struct fd_probe *pr, struct ck_fi
 						pr->st.st_ino, is_queue_holder, NULL);
 	m->queue = holder ? holder : f;
 	if (!holder) {
-		err = collect_queue(pr, m);
+		err = collect_queue(ctx, pr, m);
 		m->img = ctx->img;
 	}
 	return err;
@@ -318,7 +419,13 @@ static int read_holder(struct mq_priv *m, const struct ckpt_rec_mqueue *r)
 	if (r->maxmsg <= 0 || r->msgsize <= 0 || r->msgsize > INT_MAX || r->mode & ~0777U ||
 	    r->flags & ~CKPT_MQ_FLAGS_ALL || (uint64_t)r->nmsgs > (uint64_t)r->maxmsg ||
 	    r->name_len < 2 || r->name_len > NAME_MAX || name[0] != '/' ||
-	    memchr(name + 1, '/', r->name_len - 1) || memchr(name, 0, r->name_len))
+	    memchr(name + 1, '/', r->name_len - 1) || memchr(name, 0, r->name_len) ||
+	    r->pad2 || r->notify_pid < 0 ||
+	    (r->notify_pid &&
+	     !(r->notify == SIGEV_NONE ? !r->signo && !r->sigev_value
+				       : r->notify == SIGEV_SIGNAL && r->signo >= 1 &&
+						 r->signo <= CKPT_NSIG)) ||
+	    (!r->notify_pid && (r->notify || r->signo || r->sigev_value)))
 		return res_bad(CKPT_REC_MQUEUE, "is malformed");
 	m->name = res_strndup(name, r->name_len);
 	m->data = malloc(r->data_len ? r->data_len : 1);
@@ -352,7 +459,8 @@ static int read_rec(struct ck_image *img, struct ck_file *f, const void *data, u
 		return read_holder(m, r);
 	}
 	o = objhash_by_id(&img->objs, r->queue_id);
-	if (r->name_len || r->data_len || r->nmsgs || r->flags || !o || o->kind != OBJ_FILE ||
+	if (r->name_len || r->data_len || r->nmsgs || r->flags || r->notify_pid || r->notify ||
+	    r->signo || r->sigev_value || r->pad2 || !o || o->kind != OBJ_FILE ||
 	    ((struct ck_file *)o)->ops != &fd_mqueue_ops || !is_holder((struct ck_file *)o))
 		return res_bad(CKPT_REC_MQUEUE, "refers to an unknown queue");
 	m->queue = (struct ck_file *)o;
@@ -464,6 +572,14 @@ static void show(struct show_ctx *s, const struct ck_file *f)
 	show_fmt(s, "mode", "%03o", m->rec.mode);
 	show_u64(s, "uid", m->rec.uid);
 	show_u64(s, "gid", m->rec.gid);
+	if (m->rec.notify_pid) {
+		show_i64(s, "notify_pid", m->rec.notify_pid);
+		show_str(s, "notify", m->rec.notify == SIGEV_SIGNAL ? "signal" : "none");
+		if (m->rec.notify == SIGEV_SIGNAL) {
+			show_i64(s, "notify_signal", m->rec.signo);
+			show_hex(s, "notify_value", m->rec.sigev_value);
+		}
+	}
 	show_list_begin(s, "messages");
 	for (uint32_t i = 0; i < m->rec.nmsgs; i++) {
 		struct ckpt_mq_msg h;
@@ -511,9 +627,165 @@ static int finish(struct rst_ctx *ctx, struct ck_proc *p)
 	return 0;
 }
 
-/* The queues outlive the descriptions restart opens: this resource keeps
- * their names once the tree runs. */
+/* A descriptor of p that reaches the queue held by holder, or -1. */
+static int fd_of_queue(const struct ck_proc *p, const struct ck_file *holder)
+{
+	for (uint32_t i = 0; i < p->nfds; i++) {
+		const struct ck_file *f = p->fds[i].file;
+
+		if (f && f->ops == &fd_mqueue_ops && priv_of(f)->queue == holder)
+			return p->fds[i].rec.fd;
+	}
+	return -1;
+}
+
+/* The registered signal's value, from p's queue of pending signals: the
+ * one SI_MESGQ signal ckpt's step 2 sent. */
+static int find_signal(struct ck_proc *p, struct mq_priv *m)
+{
+	siginfo_t si[32];
+
+	for (uint64_t off = 0;; off += 32) {
+		struct ptrace_peeksiginfo_args a = {
+			.off = off, .flags = PTRACE_PEEKSIGINFO_SHARED, .nr = 32
+		};
+		long n = ptrace(PTRACE_PEEKSIGINFO, p->threads[0].rec.tid, &a, si);
+
+		if (n < 0)
+			return -errno;
+		for (long i = 0; i < n; i++) {
+			if (si[i].si_signo == m->rec.signo && si[i].si_code == SI_MESGQ &&
+			    si[i].si_pid == getpid()) {
+				m->rec.sigev_value = (uint64_t)(uintptr_t)si[i].si_value.sival_ptr;
+				return 0;
+			}
+		}
+		if (n < 32)
+			return -ENOENT;
+	}
+}
+
+/* Step 3, in p's scratch area: the signal set and timeout, then the
+ * sigevent. */
+static int rearm(struct ck_proc *p, const struct ck_file *holder, struct mq_priv *m)
+{
+	struct {
+		uint64_t set;
+		struct timespec zero;
+		struct sigevent sev;
+	} a = { .set = 1ULL << (m->rec.signo - 1) };
+	unsigned long at = p->live->scratch;
+	int fd = fd_of_queue(p, holder), err;
+	long ret = 0;
+
+	if (fd < 0)
+		return -EBADF;
+	a.sev.sigev_notify = m->rec.notify;
+	a.sev.sigev_signo = m->rec.signo;
+	if (m->rec.notify == SIGEV_SIGNAL) {
+		err = find_signal(p, m);
+		if (err)
+			return err;
+		a.sev.sigev_value.sival_ptr = (void *)(uintptr_t)m->rec.sigev_value;
+	}
+	err = remote_write(p->rec.pid, at, &a, sizeof(a));
+	if (!err && m->rec.notify == SIGEV_SIGNAL) {
+		err = res_remote(p, NULL, &ret, SYS_rt_sigtimedwait, (long)at,
+				 0, (long)(at + offsetof(typeof(a), zero)), 8, 0, 0);
+		if (!err && ret != m->rec.signo)
+			err = ret < 0 ? (int)ret : -EIO;
+	}
+	if (!err)
+		err = res_remote(p, NULL, &ret, SYS_mq_notify, fd, (long)(at + offsetof(typeof(a), sev)),
+				 0, 0, 0, 0);
+	if (!err && ret)
+		err = (int)ret;
+	if (!err)
+		m->rearm = false;
+	return err;
+}
+
+/* Checkpoint: the registrations of p that step 2 took down, made again. */
+static int collect_registrations(struct dump_ctx *ctx, struct ck_proc *p)
+{
+	struct ck_image *img = ctx->img;
+
+	for (uint32_t id = 1; id <= img->objs.count; id++) {
+		struct ck_obj *o = objhash_by_id(&img->objs, id);
+		struct ck_file *f = (struct ck_file *)o;
+		int err;
+
+		if (!o || o->kind != OBJ_FILE || f->ops != &fd_mqueue_ops || !is_holder(f) ||
+		    !priv_of(f)->rearm || priv_of(f)->rec.notify_pid != p->rec.pid)
+			continue;
+		err = rearm(p, f, priv_of(f));
+		if (err) {
+			log_err("pid %d: cannot register again for notification by POSIX message "
+				"queue '%s' (it is left unregistered): %s",
+				p->rec.pid, priv_of(f)->name, strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* Restart, before anything is created: each registered process holds a
+ * descriptor of its queue. */
+static int check_registrations(struct rst_ctx *ctx, struct ck_proc *p)
+{
+	for (uint32_t i = 0; i < p->nfds; i++) {
+		const struct ck_file *f = p->fds[i].file;
+		const struct ck_proc *owner;
+
+		if (!f || f->ops != &fd_mqueue_ops || !is_holder(f) || !priv_of(f)->rec.notify_pid)
+			continue;
+		owner = model_find_proc(ctx->img, priv_of(f)->rec.notify_pid);
+		if (!owner || owner->rec.flags & CKPT_PROC_ZOMBIE || fd_of_queue(owner, f) < 0)
+			return res_bad(CKPT_REC_MQUEUE,
+				       "registers for notification a process without the queue");
+	}
+	return 0;
+}
+
+/* Restart: p registers again, after the temporary descriptors are closed. */
+static int plan_registrations(struct rst_ctx *ctx, struct ck_proc *p, struct blob_plan *bp,
+			      enum plan_phase phase)
+{
+	struct ck_image *img = ctx->img;
+	int err = 0;
+
+	if (phase != PLAN_FINAL)
+		return 0;
+	for (uint32_t id = 1; id <= img->objs.count && !err; id++) {
+		struct ck_obj *o = objhash_by_id(&img->objs, id);
+		struct ck_file *f = (struct ck_file *)o;
+		struct sigevent sev = { 0 };
+		const struct mq_priv *m;
+		int64_t off;
+
+		if (!o || o->kind != OBJ_FILE || f->ops != &fd_mqueue_ops || !is_holder(f) ||
+		    priv_of(f)->rec.notify_pid != p->rec.pid)
+			continue;
+		m = priv_of(f);
+		sev.sigev_notify = m->rec.notify;
+		sev.sigev_signo = m->rec.signo;
+		sev.sigev_value.sival_ptr = (void *)(uintptr_t)m->rec.sigev_value;
+		off = plan_data(bp, &sev, sizeof(sev));
+		err = off < 0 ? -ENOMEM
+			      : plan_call(bp, 0, 1U << 1, SYS_mq_notify, (uint64_t)fd_of_queue(p, f),
+					  (uint64_t)off, 0, 0, 0, 0,
+					  "register for notification by POSIX message queue '%s'",
+					  m->name);
+	}
+	return err;
+}
+
+/* The queues outlive the descriptions: this resource also keeps their
+ * names once the tree runs, and makes notification registrations again. */
 const struct res_ops mqueue_ops = {
 	.name = "mqueue",
+	.collect = collect_registrations,
+	.check = check_registrations,
+	.plan = plan_registrations,
 	.finish = finish,
 };
