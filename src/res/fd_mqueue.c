@@ -558,7 +558,9 @@ static int open_file(struct rst_ctx *ctx, struct ck_proc *p, int fd, struct ck_f
 static void show(struct show_ctx *s, const struct ck_file *f)
 {
 	const struct mq_priv *m = f->priv;
+	char list[512] = "";
 	uint64_t off = 0;
+	size_t len = 0;
 
 	if (!is_holder(f)) {
 		show_u64(s, "queue", m->queue->obj.id);
@@ -580,18 +582,17 @@ static void show(struct show_ctx *s, const struct ck_file *f)
 			show_hex(s, "notify_value", m->rec.sigev_value);
 		}
 	}
-	show_list_begin(s, "messages");
-	for (uint32_t i = 0; i < m->rec.nmsgs; i++) {
+	show_u64(s, "messages", m->rec.nmsgs);
+	for (uint32_t i = 0; i < m->rec.nmsgs && len < sizeof(list) - 32; i++) {
 		struct ckpt_mq_msg h;
 
 		memcpy(&h, m->data + off, sizeof(h));
 		off += sizeof(h) + h.len;
-		show_obj_begin(s, NULL, true);
-		show_u64(s, "prio", h.prio);
-		show_u64(s, "bytes", h.len);
-		show_obj_end(s);
+		len += (size_t)snprintf(list + len, sizeof(list) - len, "%s%u/%u", i ? "," : "",
+					h.prio, h.len);
 	}
-	show_list_end(s);
+	if (m->rec.nmsgs)
+		show_str(s, "prio/bytes", list);
 }
 
 static const uint32_t kinds[] = { CKPT_FILE_MQUEUE, 0 };
