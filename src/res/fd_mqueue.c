@@ -75,7 +75,8 @@ struct mq_priv {
 	uint64_t dump_ino; /* checkpoint: the queue's inode */
 	bool rearm; /* checkpoint: its registration fired; its process must register again */
 	int queue_fd; /* restart, the holder: ckpt's descriptor of the queue */
-	bool created, committed; /* restart, the holder: its name is ckpt's */
+	char *made; /* restart, the holder: the name ckpt created it under, until committed */
+	bool committed;
 };
 
 static struct mq_priv *priv_of(const struct ck_file *f)
@@ -113,8 +114,8 @@ static void release(struct ck_file *f)
 
 	if (!m)
 		return;
-	if (m->created && !m->committed && !(m->rec.flags & CKPT_MQ_DELETED))
-		mq_unlink(m->name);
+	if (m->made && !m->committed)
+		mq_unlink(m->made);
 	if (m->img && m->img->killed && is_holder(f) && !(m->rec.flags & CKPT_MQ_DELETED)) {
 		mqd_t q = mq_open(m->name, O_RDONLY | O_CLOEXEC);
 		struct stat st;
@@ -127,6 +128,7 @@ static void release(struct ck_file *f)
 	if (m->queue_fd >= 0)
 		close(m->queue_fd);
 	free(m->name);
+	free(m->made);
 	free(m->data);
 	free(m);
 	f->priv = NULL;
@@ -446,7 +448,8 @@ static int read_rec(struct ck_image *img, struct ck_file *f, const void *data, u
 			    len >= sizeof(*r) ? (uint64_t)r->name_len + r->data_len : 0);
 	if (err)
 		return err;
-	if (f->rec.kind != CKPT_FILE_MQUEUE || f->rec.flags & ~(O_ACCMODE | O_NONBLOCK) ||
+	if (f->rec.kind != CKPT_FILE_MQUEUE ||
+	    f->rec.flags & ~(O_ACCMODE | O_NONBLOCK | O_LARGEFILE) ||
 	    (f->rec.flags & O_ACCMODE) == O_ACCMODE || f->rec.obj_id || r->pad)
 		return res_bad(CKPT_REC_MQUEUE, "is malformed");
 	m = new_priv();
@@ -485,10 +488,36 @@ static int send_msgs(struct mq_priv *m)
 	return 0;
 }
 
-/* The queue, with its attributes and messages; one that had lost its name
- * loses it again (under a name of ckpt's own when its own is taken). */
-static int create_queue(struct ck_proc *p, int fd, struct mq_priv *m)
+/* Every description of the queue, opened by the name it has now: with
+ * mq_open, or with open(2) (through ckpt's descriptor) for one that was
+ * opened so and has O_LARGEFILE, which open(2) adds. */
+static int open_all(struct ck_image *img, struct ck_file *holder, const char *name)
 {
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", priv_of(holder)->queue_fd);
+	for (uint32_t id = 1; id <= img->objs.count; id++) {
+		struct ck_obj *o = objhash_by_id(&img->objs, id);
+		struct ck_file *f = (struct ck_file *)o;
+		int flags;
+
+		if (!o || o->kind != OBJ_FILE || f->ops != &fd_mqueue_ops ||
+		    priv_of(f)->queue != holder)
+			continue;
+		flags = (int)f->rec.flags | O_CLOEXEC;
+		f->obj.fd = flags & O_LARGEFILE ? open(path, flags) : mq_open(name, flags);
+		if (f->obj.fd < 0)
+			return -errno;
+	}
+	return 0;
+}
+
+/* The queue, with its attributes and messages, and its descriptions; one
+ * that had lost its name loses it again (after it was created under a name
+ * of ckpt's own, when its own is taken). */
+static int create_queue(struct ck_image *img, struct ck_proc *p, int fd, struct ck_file *holder)
+{
+	struct mq_priv *m = holder->priv;
 	struct mq_attr attr = { .mq_maxmsg = m->rec.maxmsg, .mq_msgsize = m->rec.msgsize };
 	const int flags = O_RDWR | O_CREAT | O_EXCL | O_NONBLOCK | O_CLOEXEC;
 	bool deleted = m->rec.flags & CKPT_MQ_DELETED;
@@ -498,7 +527,7 @@ static int create_queue(struct ck_proc *p, int fd, struct mq_priv *m)
 
 	m->queue_fd = mq_open(name, flags, 0600, &attr);
 	if (m->queue_fd < 0 && errno == EEXIST && deleted) {
-		snprintf(tmp, sizeof(tmp), "/.ckpt-restart-%d-%u", (int)getpid(), m->queue->obj.id);
+		snprintf(tmp, sizeof(tmp), "/.ckpt-restart-%d-%u", (int)getpid(), holder->obj.id);
 		name = tmp;
 		m->queue_fd = mq_open(name, flags, 0600, &attr);
 	}
@@ -514,43 +543,34 @@ static int create_queue(struct ck_proc *p, int fd, struct mq_priv *m)
 				(long long)m->rec.msgsize, strerror(errno));
 		return err;
 	}
-	m->created = !deleted;
-	if (deleted && mq_unlink(name) < 0)
-		err = -errno;
-	if (!err && (fchmod(m->queue_fd, m->rec.mode) || fchown(m->queue_fd, m->rec.uid, m->rec.gid)))
+	m->made = strdup(name);
+	if (!m->made)
+		err = -ENOMEM;
+	else if (fchmod(m->queue_fd, m->rec.mode) || fchown(m->queue_fd, m->rec.uid, m->rec.gid))
 		err = -errno;
 	if (!err)
 		err = send_msgs(m);
+	if (!err)
+		err = open_all(img, holder, name);
+	if (!err && deleted) {
+		err = mq_unlink(name) < 0 ? -errno : 0;
+		free(m->made);
+		m->made = NULL;
+	}
 	if (err)
 		log_err("pid %d fd %d: cannot set up POSIX message queue '%s': %s", p->rec.pid, fd,
 			m->name, strerror(-err));
 	return err;
 }
 
+/* The holder creates the queue and opens every description of it. */
 static int open_file(struct rst_ctx *ctx, struct ck_proc *p, int fd, struct ck_file *f)
 {
-	struct mq_priv *m = f->priv, *qm = priv_of(m->queue);
-	char path[64];
-	int err;
+	struct mq_priv *m = f->priv;
 
-	if (!is_holder(f)) {
-		err = fd_open_file(ctx, p, fd, m->queue);
-		if (err)
-			return err;
-	} else {
-		err = create_queue(p, fd, m);
-		if (err)
-			return err;
-	}
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", qm->queue_fd);
-	f->obj.fd = open(path, (int)f->rec.flags | O_CLOEXEC);
-	if (f->obj.fd < 0) {
-		err = -errno;
-		log_err("pid %d fd %d: cannot open POSIX message queue '%s': %s", p->rec.pid, fd,
-			qm->name, strerror(errno));
-		return err;
-	}
-	return 0;
+	if (!is_holder(f))
+		return fd_open_file(ctx, p, fd, m->queue);
+	return create_queue(ctx->img, p, fd, f);
 }
 
 /* ---- show ---- */
