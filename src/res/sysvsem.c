@@ -165,7 +165,15 @@ static int collect(struct dump_ctx *ctx, struct ck_proc *p)
 	size_t n;
 	int err;
 
-	if (syscall(SYS_kcmp, getpid(), p->rec.pid, KCMP_SYSVSEM, 0, 0)) {
+	long same = syscall(SYS_kcmp, getpid(), p->rec.pid, KCMP_SYSVSEM, 0, 0);
+
+	if (same < 0) {
+		err = -errno;
+		log_err("pid %d: cannot compare its semaphore undo list: %s", p->rec.pid,
+			strerror(errno));
+		return err;
+	}
+	if (same) {
 		log_err("pid %d: has System V semaphore undo state (SEM_UNDO): not supported",
 			p->rec.pid);
 		return -EOPNOTSUPP;
