@@ -92,8 +92,8 @@ static struct sysv_sem *new_sem(uint32_t nsems)
 
 /* ---- checkpoint ---- */
 
-/* The set's state, if it belongs to the tree (*ret NULL when not). */
-static int collect_set(struct dump_ctx *ctx, int semid, struct sysv_sem **ret)
+/* The set's state, if it belongs to the tree. */
+static int collect_set(struct dump_ctx *ctx, int semid)
 {
 	struct semid_ds ds;
 	union semun arg = { .buf = &ds };
@@ -102,7 +102,6 @@ static int collect_set(struct dump_ctx *ctx, int semid, struct sysv_sem **ret)
 	pid_t *pids;
 	int err = 0;
 
-	*ret = NULL;
 	if (semctl(semid, 0, IPC_STAT, arg) < 0)
 		return errno == EINVAL || errno == EIDRM ? 0 : -errno; /* gone meanwhile */
 	if (!ds.sem_nsems || ds.sem_nsems > SEMMSL_MAX)
@@ -144,10 +143,8 @@ static int collect_set(struct dump_ctx *ctx, int semid, struct sysv_sem **ret)
 	for (uint32_t i = 0; i < ds.sem_nsems; i++)
 		s->sems[i] = (struct ckpt_sysv_semval){ .val = vals[i], .pid = pids[i] };
 	err = objhash_add(&ctx->img->objs, &s->obj);
-	if (!err) {
-		*ret = s;
+	if (!err)
 		s = NULL;
-	}
 out:
 	if (s) {
 		s->img = NULL;
@@ -161,11 +158,10 @@ out:
 /* Every process: no undo state. The root's turn also takes the tree's sets. */
 static int collect(struct dump_ctx *ctx, struct ck_proc *p)
 {
+	long same = syscall(SYS_kcmp, getpid(), p->rec.pid, KCMP_SYSVSEM, 0, 0);
 	struct proc_sysv_sem *sets;
 	size_t n;
 	int err;
-
-	long same = syscall(SYS_kcmp, getpid(), p->rec.pid, KCMP_SYSVSEM, 0, 0);
 
 	if (same < 0) {
 		err = -errno;
@@ -186,9 +182,7 @@ static int collect(struct dump_ctx *ctx, struct ck_proc *p)
 		return err;
 	}
 	for (size_t i = 0; i < n && !err; i++) {
-		struct sysv_sem *s;
-
-		err = collect_set(ctx, sets[i].id, &s);
+		err = collect_set(ctx, sets[i].id);
 		if (err)
 			log_err("cannot save System V semaphore set %d: %s", sets[i].id,
 				strerror(-err));
