@@ -51,8 +51,8 @@ static int sem_line(const char *line, void *item)
 	struct proc_sysv_sem *s = item;
 	long long otime, ctime;
 
-	if (sscanf(line, "%d %d %o %u %u %u %u %u %lld %lld", &s->key, &s->id, &s->perms,
-		   &s->nsems, &s->uid, &s->gid, &s->cuid, &s->cgid, &otime, &ctime) != 10)
+	if (sscanf(line, "%d %d %o %u %u %u %u %u %lld %lld", &s->key, &s->id, &s->perms, &s->nsems,
+		   &s->uid, &s->gid, &s->cuid, &s->cgid, &otime, &ctime) != 10)
 		return -EINVAL;
 	s->otime = otime;
 	s->ctime = ctime;
@@ -116,8 +116,8 @@ int proc_parse_mq_status(const char *text, struct proc_mq_status *ret)
 	unsigned long long qsize;
 	struct proc_mq_status s;
 
-	if (sscanf(text, "QSIZE:%llu NOTIFY:%d SIGNO:%d NOTIFY_PID:%d", &qsize, &s.notify,
-		   &s.signo, &s.notify_pid) != 4)
+	if (sscanf(text, "QSIZE:%llu NOTIFY:%d SIGNO:%d NOTIFY_PID:%d", &qsize, &s.notify, &s.signo,
+		   &s.notify_pid) != 4)
 		return -EINVAL;
 	s.qsize = qsize;
 	*ret = s;

@@ -63,6 +63,7 @@
 #define MQUEUE_MAGIC 0x19800202
 #define PRIO_MAX 32768
 #define DELETED " (deleted)"
+#define DESC_FLAGS (O_ACCMODE | O_NONBLOCK | O_LARGEFILE) /* a description's, kept */
 
 extern const struct fd_ops fd_mqueue_ops;
 
@@ -75,8 +76,8 @@ struct mq_priv {
 	uint64_t dump_ino; /* checkpoint: the queue's inode */
 	bool rearm; /* checkpoint: its registration fired; its process must register again */
 	int queue_fd; /* restart, the holder: ckpt's descriptor of the queue */
-	char *made; /* restart, the holder: the name ckpt created it under, until committed */
-	bool committed;
+	char *made; /* restart, the holder: the name ckpt created it under */
+	bool committed; /* restart: the tree runs with it, its name stays */
 };
 
 static struct mq_priv *priv_of(const struct ck_file *f)
@@ -237,8 +238,9 @@ static int check_notify(struct dump_ctx *ctx, const struct fd_probe *pr, struct 
 				 "POSIX message queue notification with SIGEV_THREAD (glibc's "
 				 "netlink socket): not supported");
 	if (status->notify != SIGEV_SIGNAL && status->notify != SIGEV_NONE)
-		return fd_refuse(pr, m->name,
-				 "POSIX message queue notification of an unknown kind: not supported");
+		return fd_refuse(
+			pr, m->name,
+			"POSIX message queue notification of an unknown kind: not supported");
 	if (status->notify == SIGEV_SIGNAL) {
 		if (status->signo < 1 || status->signo > CKPT_NSIG)
 			return fd_refuse(pr, m->name,
@@ -271,13 +273,19 @@ static int fire(const struct fd_probe *pr, mqd_t q, struct mq_priv *m)
 {
 	struct timespec now = { 0, 0 };
 	struct proc_mq_status status;
-	char text[128];
+	char text[128], *buf = NULL;
 	ssize_t n;
 	int err = 0;
 
-	if (!m->rec.nmsgs && (mq_timedsend(q, "", 0, 0, &now) < 0 ||
-			      mq_timedreceive(q, text, (size_t)m->rec.msgsize, NULL, &now) < 0))
-		err = -errno;
+	if (!m->rec.nmsgs) {
+		buf = malloc((size_t)m->rec.msgsize);
+		if (!buf)
+			err = -ENOMEM;
+		else if (mq_timedsend(q, "", 0, 0, &now) < 0 ||
+			 mq_timedreceive(q, buf, (size_t)m->rec.msgsize, NULL, &now) < 0)
+			err = -errno;
+		free(buf);
+	}
 	if (!err) {
 		n = pread(q, text, sizeof(text) - 1, 0);
 		text[n > 0 ? n : 0] = '\0';
@@ -313,8 +321,9 @@ static int collect_queue(struct dump_ctx *ctx, const struct fd_probe *pr, struct
 		m->name[tlen - strlen(DELETED)] = '\0';
 		m->rec.flags |= CKPT_MQ_DELETED;
 	}
-	if (strchr(m->name + 1, '/') || strlen(m->name) > NAME_MAX)
-		return fd_refuse(pr, pr->target, "POSIX message queue with this name: not supported");
+	if (strchr(m->name + 1, '/') || strlen(m->name) < 2 || strlen(m->name) > NAME_MAX + 1)
+		return fd_refuse(pr, pr->target,
+				 "POSIX message queue with this name: not supported");
 	q = open(pr->link, O_RDWR | O_NONBLOCK | O_CLOEXEC);
 	if (q < 0) {
 		char why[160];
@@ -329,8 +338,8 @@ static int collect_queue(struct dump_ctx *ctx, const struct fd_probe *pr, struct
 	if (!err && mq_getattr(q, &attr) < 0)
 		err = -errno;
 	if (err) {
-		log_err("pid %d fd %d: cannot inspect POSIX message queue '%s': %s",
-			pr->p->rec.pid, pr->fd, m->name, strerror(-err));
+		log_err("pid %d fd %d: cannot inspect POSIX message queue '%s': %s", pr->p->rec.pid,
+			pr->fd, m->name, strerror(-err));
 		goto out;
 	}
 	if (status.notify_pid) {
@@ -371,6 +380,10 @@ static int collect(struct dump_ctx *ctx, const struct fd_probe *pr, struct ck_fi
 		return -ENOMEM;
 	f->priv = m;
 	f->rec.kind = CKPT_FILE_MQUEUE;
+	if (f->rec.flags & ~DESC_FLAGS)
+		return fd_refuse(pr, pr->target,
+				 "POSIX message queue description with flags other than the access "
+				 "mode and O_NONBLOCK: not supported");
 	holder = (struct ck_file *)objhash_find(&ctx->img->objs, OBJ_FILE, pr->st.st_dev,
 						pr->st.st_ino, is_queue_holder, NULL);
 	m->queue = holder ? holder : f;
@@ -414,20 +427,26 @@ static bool msgs_ok(const struct mq_priv *m)
 	return off == m->rec.data_len;
 }
 
+/* No registration (all zero), SIGEV_NONE, or SIGEV_SIGNAL with a signal. */
+static bool notify_ok(const struct ckpt_rec_mqueue *r)
+{
+	if (r->pad2 || r->notify_pid < 0)
+		return false;
+	if (!r->notify_pid)
+		return !r->notify && !r->signo && !r->sigev_value;
+	if (r->notify == SIGEV_NONE)
+		return !r->signo && !r->sigev_value;
+	return r->notify == SIGEV_SIGNAL && r->signo >= 1 && r->signo <= CKPT_NSIG;
+}
+
 static int read_holder(struct mq_priv *m, const struct ckpt_rec_mqueue *r)
 {
 	const char *name = (const char *)(r + 1);
 
 	if (r->maxmsg <= 0 || r->msgsize <= 0 || r->msgsize > INT_MAX || r->mode & ~0777U ||
 	    r->flags & ~CKPT_MQ_FLAGS_ALL || (uint64_t)r->nmsgs > (uint64_t)r->maxmsg ||
-	    r->name_len < 2 || r->name_len > NAME_MAX || name[0] != '/' ||
-	    memchr(name + 1, '/', r->name_len - 1) || memchr(name, 0, r->name_len) ||
-	    r->pad2 || r->notify_pid < 0 ||
-	    (r->notify_pid &&
-	     !(r->notify == SIGEV_NONE ? !r->signo && !r->sigev_value
-				       : r->notify == SIGEV_SIGNAL && r->signo >= 1 &&
-						 r->signo <= CKPT_NSIG)) ||
-	    (!r->notify_pid && (r->notify || r->signo || r->sigev_value)))
+	    r->name_len < 2 || r->name_len > NAME_MAX + 1 || name[0] != '/' ||
+	    memchr(name + 1, '/', r->name_len - 1) || memchr(name, 0, r->name_len) || !notify_ok(r))
 		return res_bad(CKPT_REC_MQUEUE, "is malformed");
 	m->name = res_strndup(name, r->name_len);
 	m->data = malloc(r->data_len ? r->data_len : 1);
@@ -448,8 +467,7 @@ static int read_rec(struct ck_image *img, struct ck_file *f, const void *data, u
 			    len >= sizeof(*r) ? (uint64_t)r->name_len + r->data_len : 0);
 	if (err)
 		return err;
-	if (f->rec.kind != CKPT_FILE_MQUEUE ||
-	    f->rec.flags & ~(O_ACCMODE | O_NONBLOCK | O_LARGEFILE) ||
+	if (f->rec.kind != CKPT_FILE_MQUEUE || f->rec.flags & ~DESC_FLAGS ||
 	    (f->rec.flags & O_ACCMODE) == O_ACCMODE || f->rec.obj_id || r->pad)
 		return res_bad(CKPT_REC_MQUEUE, "is malformed");
 	m = new_priv();
@@ -667,9 +685,9 @@ static int find_signal(struct ck_proc *p, struct mq_priv *m)
 	siginfo_t si[32];
 
 	for (uint64_t off = 0;; off += 32) {
-		struct ptrace_peeksiginfo_args a = {
-			.off = off, .flags = PTRACE_PEEKSIGINFO_SHARED, .nr = 32
-		};
+		struct ptrace_peeksiginfo_args a = { .off = off,
+						     .flags = PTRACE_PEEKSIGINFO_SHARED,
+						     .nr = 32 };
 		long n = ptrace(PTRACE_PEEKSIGINFO, p->threads[0].rec.tid, &a, si);
 
 		if (n < 0)
@@ -711,14 +729,14 @@ static int rearm(struct ck_proc *p, const struct ck_file *holder, struct mq_priv
 	}
 	err = remote_write(p->rec.pid, at, &a, sizeof(a));
 	if (!err && m->rec.notify == SIGEV_SIGNAL) {
-		err = res_remote(p, NULL, &ret, SYS_rt_sigtimedwait, (long)at,
-				 0, (long)(at + offsetof(typeof(a), zero)), 8, 0, 0);
+		err = res_remote(p, NULL, &ret, SYS_rt_sigtimedwait, (long)at, 0,
+				 (long)(at + offsetof(typeof(a), zero)), 8, 0, 0);
 		if (!err && ret != m->rec.signo)
 			err = ret < 0 ? (int)ret : -EIO;
 	}
 	if (!err)
-		err = res_remote(p, NULL, &ret, SYS_mq_notify, fd, (long)(at + offsetof(typeof(a), sev)),
-				 0, 0, 0, 0);
+		err = res_remote(p, NULL, &ret, SYS_mq_notify, fd,
+				 (long)(at + offsetof(typeof(a), sev)), 0, 0, 0, 0);
 	if (!err && ret)
 		err = (int)ret;
 	if (!err)
@@ -793,8 +811,8 @@ static int plan_registrations(struct rst_ctx *ctx, struct ck_proc *p, struct blo
 		sev.sigev_value.sival_ptr = (void *)(uintptr_t)m->rec.sigev_value;
 		off = plan_data(bp, &sev, sizeof(sev));
 		err = off < 0 ? -ENOMEM
-			      : plan_call(bp, 0, 1U << 1, SYS_mq_notify, (uint64_t)fd_of_queue(p, f),
-					  (uint64_t)off, 0, 0, 0, 0,
+			      : plan_call(bp, 0, 1U << 1, SYS_mq_notify,
+					  (uint64_t)fd_of_queue(p, f), (uint64_t)off, 0, 0, 0, 0,
 					  "register for notification by POSIX message queue '%s'",
 					  m->name);
 	}

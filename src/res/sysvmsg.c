@@ -485,8 +485,8 @@ static int plan_send(struct blob_plan *bp, struct sysv_msg *q)
 static int plan_receive(const struct ck_image *img, struct blob_plan *bp, struct ck_proc *p,
 			struct sysv_msg *q)
 {
-	bool wait = !q->rec.nmsgs && sysvipc_is_live(img, q->rec.lspid) &&
-		    q->rec.lspid != p->rec.pid;
+	bool wait =
+		!q->rec.nmsgs && sysvipc_is_live(img, q->rec.lspid) && q->rec.lspid != p->rec.pid;
 	int64_t off = plan_reserve(bp, sizeof(int64_t), sizeof(int64_t));
 
 	if (off < 0)

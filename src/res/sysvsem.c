@@ -224,7 +224,8 @@ static int read_rec(struct ck_image *img, struct ck_proc *p, struct ck_thread *t
 			    len >= sizeof(*r) ? (uint64_t)r->nsems * sizeof(*s->sems) : 0);
 	if (err)
 		return err;
-	if (!p || !r->id || r->pad || r->semid < 0 || r->mode & ~0777U || !r->nsems || r->nsems > SEMMSL_MAX)
+	if (!p || !r->id || r->pad || r->semid < 0 || r->mode & ~0777U || !r->nsems ||
+	    r->nsems > SEMMSL_MAX)
 		return res_bad(type, "is misplaced or malformed");
 	s = new_sem(r->nsems);
 	if (!s)
@@ -274,8 +275,8 @@ static int check(struct rst_ctx *ctx, struct ck_proc *p)
 		}
 		for (size_t i = 0; i < n && !err; i++) {
 			if (sets[i].id == s->rec.semid)
-				log_err("pid %d: System V semaphore set id %d is in use", p->rec.pid,
-					s->rec.semid);
+				log_err("pid %d: System V semaphore set id %d is in use",
+					p->rec.pid, s->rec.semid);
 			else if (s->rec.key != IPC_PRIVATE && sets[i].key == s->rec.key)
 				log_err("pid %d: System V semaphore key 0x%08x is in use",
 					p->rec.pid, (unsigned int)s->rec.key);
