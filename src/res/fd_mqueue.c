@@ -712,16 +712,15 @@ static int rearm(struct ck_proc *p, const struct ck_file *holder, struct mq_priv
 		uint64_t set;
 		struct timespec zero;
 		struct sigevent sev;
-	} a = { .set = 1ULL << (m->rec.signo - 1) };
+	} a = { .sev.sigev_notify = m->rec.notify, .sev.sigev_signo = m->rec.signo };
 	unsigned long at = p->live->scratch;
 	int fd = fd_of_queue(p, holder), err;
 	long ret = 0;
 
 	if (fd < 0)
 		return -EBADF;
-	a.sev.sigev_notify = m->rec.notify;
-	a.sev.sigev_signo = m->rec.signo;
 	if (m->rec.notify == SIGEV_SIGNAL) {
+		a.set = 1ULL << (m->rec.signo - 1);
 		err = find_signal(p, m);
 		if (err)
 			return err;
