@@ -24,8 +24,9 @@ if [ ! -e "$CORPUS/seed-sleep" ]; then
 	wait "$pid" 2>/dev/null
 fi
 # seeds with the records of shared memory objects (memfds and their
-# descriptors, files of /dev/shm, System V segments)
-for scen in shm_memfd shm_posix shm_sysv; do
+# descriptors, files of /dev/shm, System V segments) and of IPC (POSIX
+# message queues, System V semaphores and message queues)
+for scen in shm_memfd shm_posix shm_sysv mq_posix mq_notify sysv_sem sysv_msg; do
 	prog=$ROOT/$BUILD/tests/scenarios/$scen
 	if [ -e "$CORPUS/seed-$scen" ] || [ ! -x "$prog" ]; then continue; fi
 	dir=$(mktemp -d)
