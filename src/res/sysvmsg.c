@@ -159,9 +159,9 @@ static int copy_msgs(struct sysv_msg *q, const struct msqid_ds *ds)
 	return err;
 }
 
-static int refuse(int msqid, const char *why)
+static int refuse(const struct sysv_msg *q, const char *why)
 {
-	log_err("System V message queue %d: %s", msqid, why);
+	log_err("pid %d: System V message queue %d: %s", q->holder, q->rec.msqid, why);
 	return -EOPNOTSUPP;
 }
 
@@ -201,18 +201,19 @@ static int collect_queue(struct dump_ctx *ctx, const struct proc_sysv_msg *line)
 	q->dump_ctime = ds.msg_ctime;
 	err = q->holder ? copy_msgs(q, &ds) : 0;
 	if (err == -ENOSYS)
-		err = refuse(line->id, "reading messages needs MSG_COPY "
-				       "(CONFIG_CHECKPOINT_RESTORE): not supported");
+		err = refuse(q, "reading messages needs MSG_COPY "
+				"(CONFIG_CHECKPOINT_RESTORE): not supported");
 	if (!err && q->holder &&
 	    (msgctl(line->id, IPC_STAT, &after) < 0 || after.msg_stime != ds.msg_stime ||
-	     after.msg_rtime != ds.msg_rtime || after.msg_ctime != ds.msg_ctime))
-		err = refuse(line->id, "changed while it was read (used outside the tree): "
-				       "not supported");
+	     after.msg_rtime != ds.msg_rtime || after.msg_ctime != ds.msg_ctime ||
+	     after.msg_qnum != ds.msg_qnum || after.msg_cbytes != ds.msg_cbytes))
+		err = refuse(q, "changed while it was read (used outside the tree): "
+				"not supported");
 	if (!err && sysvipc_is_live(ctx->img, ds.msg_lrpid) && ds.msg_qnum + 1 > ds.msg_qbytes)
-		err = refuse(line->id, "has as many messages as msg_qbytes allows: its last "
-				       "receiver cannot be restored");
+		err = refuse(q, "has as many messages as msg_qbytes allows: its last "
+				"receiver cannot be restored");
 	if (!err && q->rec.data_len > CKPT_REC_MAX_META - sizeof(q->rec))
-		err = refuse(line->id, "holds too many bytes of messages");
+		err = refuse(q, "holds too many bytes of messages");
 	if (!err && q->holder) {
 		q->img = ctx->img;
 		err = objhash_add(&ctx->img->objs, &q->obj);
