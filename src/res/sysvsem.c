@@ -95,7 +95,7 @@ static struct sysv_sem *new_sem(uint32_t nsems)
 /* The set's state, if it belongs to the tree. */
 static int collect_set(struct dump_ctx *ctx, int semid)
 {
-	struct semid_ds ds;
+	struct semid_ds ds, after;
 	union semun arg = { .buf = &ds };
 	unsigned short *vals;
 	struct sysv_sem *s;
@@ -126,6 +126,15 @@ static int collect_set(struct dump_ctx *ctx, int semid)
 	s->holder = sysvipc_holder(ctx->img, pids, ds.sem_nsems);
 	if (!s->holder)
 		goto out;
+	arg.buf = &after;
+	if (semctl(semid, 0, IPC_STAT, arg) < 0 || after.sem_otime != ds.sem_otime ||
+	    after.sem_ctime != ds.sem_ctime) {
+		log_err("pid %d: System V semaphore set %d changed while it was read (used "
+			"outside the tree): not supported",
+			s->holder, semid);
+		err = -EOPNOTSUPP;
+		goto out;
+	}
 	s->obj.key[0] = (uint64_t)semid;
 	s->img = ctx->img;
 	s->dump_otime = ds.sem_otime;
@@ -183,7 +192,7 @@ static int collect(struct dump_ctx *ctx, struct ck_proc *p)
 	}
 	for (size_t i = 0; i < n && !err; i++) {
 		err = collect_set(ctx, sets[i].id);
-		if (err)
+		if (err && err != -EOPNOTSUPP)
 			log_err("cannot save System V semaphore set %d: %s", sets[i].id,
 				strerror(-err));
 	}
