@@ -7,9 +7,10 @@
  * (or none) touched last are outside it. It saves each one's id, key, mode,
  * owner, and every semaphore's value and last pid, in the section of the
  * first of those processes (ckpt shares the tree's IPC namespace:
- * checkpoint refuses another). A process with semaphore undo state
- * (SEM_UNDO) is refused: the kernel shows no adjustment, but kcmp tells a
- * process with an undo list from ckpt, which has none.
+ * checkpoint refuses another). A set that changes while it is read (a
+ * process outside the tree uses it) is refused. A process with semaphore
+ * undo state (SEM_UNDO) is refused: the kernel shows no adjustment, but
+ * kcmp tells a process with an undo list from ckpt, which has none.
  *
  * Restart, before anything is created, checks that every id and key is
  * free (-EEXIST, as for a pid in use), then in ckpt:
