@@ -35,10 +35,15 @@
  * Restart creates each queue in ckpt before any process exists
  * (mq_open O_CREAT | O_EXCL with its attributes, then its mode and owner):
  * a name in use is refused (-EEXIST, as a pid in use; the original left
- * running still owns it). It sends the messages, unlinks the name of a
- * queue that had lost it, and opens each description from it. A restart
- * that fails unlinks the names it created; checkpoint --kill unlinks the
- * name of a queue it saved once the tree is gone.
+ * running still owns it). It sends the messages, opens every description
+ * of the queue by its name with mq_open and the description's flags (when
+ * the first one is needed), then unlinks the name of a queue that had lost
+ * it (one whose name is taken again is created under a temporary name,
+ * which /proc then shows). A restart that fails unlinks the names it
+ * created; checkpoint --kill unlinks the name of a queue it saved once the
+ * tree is gone, if it still leads to that queue. The queue is charged to
+ * ckpt's user (RLIMIT_MSGQUEUE), and mq_maxmsg and mq_msgsize must be
+ * within this machine's limits (/proc/sys/fs/mqueue).
  */
 #include <errno.h>
 #include <fcntl.h>
