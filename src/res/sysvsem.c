@@ -363,14 +363,29 @@ static int prepare(struct rst_ctx *ctx, struct ck_proc *p)
 	return err;
 }
 
-/* One semop per set on the semaphores p operated on last: +1 and -1 (or
- * -1 and +1 at the maximum value) leave the values and make p their pid. */
+/* Operations one semop may take here (SEMOPM, the third field of
+ * /proc/sys/kernel/sem), an even number; 32 if unknown. */
+static size_t max_ops(void)
+{
+	FILE *f = fopen("/proc/sys/kernel/sem", "re");
+	unsigned long msl, mns, opm = 32;
+
+	if (f) {
+		if (fscanf(f, "%lu %lu %lu", &msl, &mns, &opm) != 3 || opm < 2)
+			opm = 32;
+		fclose(f);
+	}
+	return opm & ~1UL;
+}
+
+/* The semaphores p operated on last, in semops of at most max_ops: +1 and
+ * -1 (or -1 and +1 at the maximum value) leave the values and make p
+ * their pid. */
 static int plan_set(const struct ck_image *img, struct blob_plan *bp, struct ck_proc *p,
 		    struct sysv_sem *s)
 {
+	size_t n = 0, done, chunk = max_ops();
 	struct sembuf *ops;
-	size_t n = 0;
-	int64_t off;
 	int err = 0;
 
 	if (!sysvipc_is_live(img, p->rec.pid))
@@ -386,11 +401,13 @@ static int plan_set(const struct ck_image *img, struct blob_plan *bp, struct ck_
 		ops[n++] = (struct sembuf){ .sem_num = (unsigned short)i, .sem_op = d };
 		ops[n++] = (struct sembuf){ .sem_num = (unsigned short)i, .sem_op = (short)-d };
 	}
-	if (n) {
-		off = plan_data(bp, ops, n * sizeof(*ops));
+	for (done = 0; done < n && !err; done += chunk) {
+		size_t k = n - done < chunk ? n - done : chunk;
+		int64_t off = plan_data(bp, ops + done, k * sizeof(*ops));
+
 		err = off < 0 ? -ENOMEM
 			      : plan_call(bp, 0, 1U << 1, SYS_semop, (uint64_t)s->rec.semid,
-					  (uint64_t)off, n, 0, 0, 0,
+					  (uint64_t)off, k, 0, 0, 0,
 					  "operate on System V semaphore set %d", s->rec.semid);
 	}
 	free(ops);

@@ -7,9 +7,11 @@
  *      1234:1235; values 5 (last semop by the root), 0 (last semop by the
  *      child: +1 then -1) and 32767 (SETVAL by the root)
  *   B  IPC_PRIVATE, 1 semaphore of value 2, only the child's (semop)
+ *   C  IPC_PRIVATE, 600 semaphores, SETALL by the root (values i % 7):
+ *      more than one semop may take, to make the root their pid again
  *
  * After restart each process checks the ids, keys, modes, owners, values
- * and pids, then operates: the child takes 1 from A[2], then the root
+ * and pids (C's all), then operates: the child takes 1 from A[2], then the root
  * takes 1 from A[0] and gives 1 to B, and the child takes 3 from B (with
  * IPC_NOWAIT, until that works); the values end as expected. The root removes
  * both sets at the end.
@@ -31,7 +33,9 @@ union semun {
 	unsigned short *array;
 };
 
-static int a_id, b_id, a_key;
+#define C_SEMS 600
+
+static int a_id, b_id, c_id, a_key;
 static pid_t root_pid, kid_pid;
 
 static void op(int id, unsigned short num, short delta, short flags)
@@ -67,6 +71,16 @@ static void check_sets(void)
 	CHECK_EQ(ds.sem_perm.mode & 0777, 0600);
 	CHECK_EQ(ds.sem_nsems, 1);
 	expect_sem(b_id, 0, 2, kid_pid);
+	{
+		unsigned short vals[C_SEMS];
+
+		arg.array = vals;
+		CHECK_SYS(semctl(c_id, 0, GETALL, arg));
+		for (int i = 0; i < C_SEMS; i++) {
+			CHECK_EQ(vals[i], i % 7);
+			CHECK_EQ(semctl(c_id, i, GETPID), root_pid);
+		}
+	}
 }
 
 static void kid(int ready)
@@ -121,6 +135,16 @@ int main(void)
 	CHECK_SYS(semctl(a_id, 2, SETVAL, arg));
 	b_id = semget(IPC_PRIVATE, 1, IPC_CREAT | 0600);
 	CHECK_SYS(b_id);
+	c_id = semget(IPC_PRIVATE, C_SEMS, IPC_CREAT | 0600);
+	CHECK_SYS(c_id);
+	{
+		unsigned short vals[C_SEMS];
+
+		for (int i = 0; i < C_SEMS; i++)
+			vals[i] = (unsigned short)(i % 7);
+		arg.array = vals;
+		CHECK_SYS(semctl(c_id, 0, SETALL, arg));
+	}
 
 	CHECK_SYS(pipe2(pipefd, O_CLOEXEC));
 	kid_pid = fork();
@@ -152,5 +176,6 @@ int main(void)
 	expect_sem(a_id, 2, 32766, kid_pid);
 	CHECK_SYS(semctl(a_id, 0, IPC_RMID));
 	CHECK_SYS(semctl(b_id, 0, IPC_RMID));
+	CHECK_SYS(semctl(c_id, 0, IPC_RMID));
 	scen_pass();
 }
