@@ -90,6 +90,7 @@ enum ckpt_rec_type {
 	CKPT_REC_DELETED_DATA = 344, /* a piece of that content */
 	CKPT_REC_FILE_ID = 345, /* what a FILE record's file was at checkpoint */
 	CKPT_REC_FILE_OWNER = 346, /* whom a description signals (F_SETOWN_EX, F_SETSIG) */
+	CKPT_REC_MQUEUE = 360, /* a POSIX message queue description (the first holds the queue) */
 
 	/* 400-499: memory */
 	CKPT_REC_MM = 400,
@@ -101,6 +102,8 @@ enum ckpt_rec_type {
 
 	/* 500-599: System V IPC */
 	CKPT_REC_SYSV_SHM = 500, /* a System V shared memory segment, referenced by id */
+	CKPT_REC_SYSV_SEM = 501, /* a System V semaphore set the tree used */
+	CKPT_REC_SYSV_MSG = 502, /* a System V message queue the tree used */
 
 	/* 600-699: signals */
 	CKPT_REC_SIGACTIONS = 600,
@@ -312,6 +315,7 @@ enum ckpt_file_kind {
 	CKPT_FILE_PIDFD = 15, /* CKPT_REC_FILE_PIDFD */
 	CKPT_FILE_PROC = 16, /* CKPT_REC_FILE_PROC */
 	CKPT_FILE_DELETED = 17, /* CKPT_REC_FILE_DELETED */
+	CKPT_FILE_MQUEUE = 18, /* a POSIX message queue: CKPT_REC_MQUEUE */
 };
 
 struct ckpt_rec_file {
@@ -373,6 +377,41 @@ struct ckpt_rec_timerfd {
 	int64_t interval_ns; /* period, 0 for a one-shot timer */
 };
 _Static_assert(sizeof(struct ckpt_rec_timerfd) == 72, "timerfd size");
+
+/* CKPT_REC_MQUEUE: a POSIX message queue description. The first
+ * description of a queue holds the queue (queue_id 0), followed by
+ * name_len bytes of its name ("/name") and data_len bytes of messages:
+ * nmsgs of them in the order they are received (highest priority first,
+ * oldest first within one), each a ckpt_mq_msg and its len bytes. The
+ * others name it by its file id, with no name and no messages. */
+#define CKPT_MQ_DELETED (1U << 0) /* its name was unlinked: restored unnamed */
+#define CKPT_MQ_FLAGS_ALL ((1U << 1) - 1)
+
+struct ckpt_rec_mqueue {
+	struct ckpt_rec_file file; /* kind CKPT_FILE_MQUEUE, no path */
+	uint32_t queue_id; /* 0, or the file id of the description that holds the queue */
+	uint32_t flags; /* CKPT_MQ_* */
+	int64_t maxmsg; /* mq_attr.mq_maxmsg */
+	int64_t msgsize; /* mq_attr.mq_msgsize */
+	uint32_t mode; /* permission bits (0777) */
+	uint32_t uid, gid; /* owner */
+	uint32_t name_len;
+	uint32_t nmsgs;
+	uint32_t pad;
+	uint64_t data_len;
+	int32_t notify_pid; /* the process registered with mq_notify, 0 if none */
+	int32_t notify; /* SIGEV_SIGNAL or SIGEV_NONE */
+	int32_t signo; /* SIGEV_SIGNAL: the signal */
+	uint32_t pad2;
+	uint64_t sigev_value; /* SIGEV_SIGNAL: the signal's si_value */
+};
+_Static_assert(sizeof(struct ckpt_rec_mqueue) == 120, "mqueue size");
+
+struct ckpt_mq_msg {
+	uint32_t prio; /* below MQ_PRIO_MAX (32768) */
+	uint32_t len; /* at most msgsize */
+};
+_Static_assert(sizeof(struct ckpt_mq_msg) == 8, "mq msg size");
 
 /* CKPT_REC_FD */
 #define CKPT_FD_CLOEXEC (1U << 0)
@@ -667,6 +706,49 @@ struct ckpt_rec_sysv_shm {
 	uint32_t cuid, cgid; /* creator: shown, not restored */
 };
 _Static_assert(sizeof(struct ckpt_rec_sysv_shm) == 56, "sysv shm size");
+
+/* CKPT_REC_SYSV_SEM, followed by nsems ckpt_sysv_semval in semaphore order */
+struct ckpt_rec_sysv_sem {
+	uint32_t id; /* object id */
+	int32_t semid;
+	int32_t key; /* 0: IPC_PRIVATE */
+	uint32_t mode; /* permission bits (0777) */
+	uint32_t uid, gid; /* owner */
+	uint32_t cuid, cgid; /* creator: shown, not restored */
+	uint32_t nsems;
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct ckpt_rec_sysv_sem) == 40, "sysv sem size");
+
+struct ckpt_sysv_semval {
+	int32_t val; /* GETVAL: 0..32767 */
+	int32_t pid; /* GETPID: the process of the last operation, 0 if none */
+};
+_Static_assert(sizeof(struct ckpt_sysv_semval) == 8, "sysv semval size");
+
+/* CKPT_REC_SYSV_MSG, followed by data_len bytes: nmsgs messages in queue
+ * order, each a ckpt_sysv_msg and its len bytes of text */
+struct ckpt_rec_sysv_msg {
+	uint32_t id; /* object id */
+	int32_t msqid;
+	int32_t key; /* 0: IPC_PRIVATE */
+	uint32_t mode; /* permission bits (0777) */
+	uint32_t uid, gid; /* owner */
+	uint32_t cuid, cgid; /* creator: shown, not restored */
+	uint32_t nmsgs;
+	uint32_t pad;
+	uint64_t qbytes; /* msg_qbytes */
+	int32_t lspid, lrpid; /* the last msgsnd and msgrcv, 0 if none */
+	uint64_t data_len;
+};
+_Static_assert(sizeof(struct ckpt_rec_sysv_msg) == 64, "sysv msg size");
+
+struct ckpt_sysv_msg {
+	int64_t type; /* mtype, > 0 */
+	uint32_t len;
+	uint32_t pad;
+};
+_Static_assert(sizeof(struct ckpt_sysv_msg) == 16, "sysv msg header size");
 
 /* CKPT_REC_PAGES: npages * page_size bytes of data, for the process whose
  * pid is owner at virtual address addr, or for the shared memory object

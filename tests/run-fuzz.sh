@@ -26,8 +26,10 @@ fi
 # seeds with the records of shared memory objects (memfds and their
 # descriptors, files of /dev/shm, System V segments), epoll, inotify, file
 # locks, pidfds, /proc files, deleted files with their content, owners of
-# descriptions
-for scen in shm_memfd shm_posix shm_sysv epoll inotify lock_ofd fd_pidfd fd_procfs fd_deleted fd_owner; do
+# descriptions, and IPC (POSIX message queues, System V semaphores and
+# message queues)
+for scen in shm_memfd shm_posix shm_sysv epoll inotify lock_ofd fd_pidfd fd_procfs fd_deleted \
+	fd_owner mq_posix mq_notify sysv_sem sysv_msg; do
 	prog=$ROOT/$BUILD/tests/scenarios/$scen
 	if [ -e "$CORPUS/seed-$scen" ] || [ ! -x "$prog" ]; then continue; fi
 	dir=$(mktemp -d)

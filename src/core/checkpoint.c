@@ -610,6 +610,7 @@ int ckpt_checkpoint(pid_t pid, int out_fd, unsigned int flags)
 		err = write_image(&ctx, out_fd);
 	if (!err && (flags & CKPT_CHECKPOINT_KILL)) {
 		kill_tree(&img);
+		img.killed = true;
 	} else {
 		int terr = thaw(&img);
 

@@ -342,6 +342,8 @@ const char *img_rec_name(uint32_t type)
 		return "inotify";
 	case CKPT_REC_LOCKS:
 		return "locks";
+	case CKPT_REC_MQUEUE:
+		return "mqueue";
 	case CKPT_REC_MM:
 		return "mm";
 	case CKPT_REC_VMA:
@@ -356,6 +358,10 @@ const char *img_rec_name(uint32_t type)
 		return "shm-file";
 	case CKPT_REC_SYSV_SHM:
 		return "sysv-shm";
+	case CKPT_REC_SYSV_SEM:
+		return "sysv-sem";
+	case CKPT_REC_SYSV_MSG:
+		return "sysv-msg";
 	case CKPT_REC_SIGACTIONS:
 		return "sigactions";
 	case CKPT_REC_SIGPENDING:

@@ -163,6 +163,7 @@ struct ck_image {
 	uint32_t nslots; /* a power of two, at least twice nprocs */
 	struct objhash objs;
 	uint64_t pages; /* page data records' pages, in total */
+	bool killed; /* checkpoint --kill: the tree is gone, and what it alone used may go */
 };
 
 /* The process with this pid, found through an index: trees of any size

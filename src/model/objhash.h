@@ -20,6 +20,8 @@ enum obj_kind {
 	OBJ_PIPE = 5, /* a pipe or FIFO: the object behind the descriptions of its ends */
 	OBJ_GONE_DIR = 6, /* restart only: a removed directory to enter, by its saved identity */
 	OBJ_DELETED = 7, /* the content of a deleted file (res/fd_deleted.c) */
+	OBJ_SYSV_SEM = 8, /* a System V semaphore set (res/sysvsem.c) */
+	OBJ_SYSV_MSG = 9, /* a System V message queue (res/sysvmsg.c) */
 };
 
 struct obj_ops; /* what other resources may do with it (res/res.h), or NULL */

@@ -15,7 +15,7 @@
 
 extern const struct res_ops creds_ops, rlimits_ops, fs_ops, shmem_ops, files_ops, mm_ops,
 	sigactions_ops, thread_ops, regs_ops, sigpending_ops, timers_ops, task_ops, sched_ops,
-	seccomp_ops;
+	seccomp_ops, sysvsem_ops, sysvmsg_ops, mqueue_ops;
 
 /*
  * Order matters: it is the order of records in a process section and of
@@ -24,12 +24,16 @@ extern const struct res_ops creds_ops, rlimits_ops, fs_ops, shmem_ops, files_ops
  * space; signal queues once threads exist; limits, then each thread's last
  * steps: seccomp filters (installed while still privileged), credentials,
  * then what credentials constrain or reset (no_new_privs, the parent-death
- * signal).
+ * signal). POSIX message queues follow the descriptors that reach them (a
+ * notification registration is read before the pending signals are, and
+ * made again after the temporary descriptors are closed); System V
+ * semaphore sets and message queues, which nothing else refers to, come
+ * last.
  */
 const struct res_ops *const res_table[] = {
-	&fs_ops,	 &shmem_ops,  &files_ops,   &mm_ops,	  &sigactions_ops,
-	&sigpending_ops, &timers_ops, &rlimits_ops, &seccomp_ops, &creds_ops,
-	&task_ops,	 &sched_ops,  &thread_ops,  &regs_ops,	  NULL,
+	&fs_ops,	 &shmem_ops,  &files_ops,   &mqueue_ops,  &mm_ops,	&sigactions_ops,
+	&sigpending_ops, &timers_ops, &rlimits_ops, &seccomp_ops, &creds_ops,	&task_ops,
+	&sched_ops,	 &thread_ops, &regs_ops,    &sysvsem_ops, &sysvmsg_ops, NULL,
 };
 
 extern const struct obj_ops shmem_obj_ops;
