@@ -165,28 +165,13 @@ out:
 	return err;
 }
 
-/* Every process: no undo state. The root's turn also takes the tree's sets. */
-static int collect(struct dump_ctx *ctx, struct ck_proc *p)
+/* The sets whose semaphores a live process of the tree operated on last. */
+static int collect_sets(struct dump_ctx *ctx)
 {
-	long same = syscall(SYS_kcmp, getpid(), p->rec.pid, KCMP_SYSVSEM, 0, 0);
 	struct proc_sysv_sem *sets;
 	size_t n;
-	int err;
+	int err = proc_read_sysv_sem(&sets, &n);
 
-	if (same < 0) {
-		err = -errno;
-		log_err("pid %d: cannot compare its semaphore undo list: %s", p->rec.pid,
-			strerror(errno));
-		return err;
-	}
-	if (same) {
-		log_err("pid %d: has System V semaphore undo state (SEM_UNDO): not supported",
-			p->rec.pid);
-		return -EOPNOTSUPP;
-	}
-	if (p != &ctx->img->procs[0])
-		return 0;
-	err = proc_read_sysv_sem(&sets, &n);
 	if (err) {
 		log_err("cannot list System V semaphore sets: %s", strerror(-err));
 		return err;
@@ -199,6 +184,57 @@ static int collect(struct dump_ctx *ctx, struct ck_proc *p)
 	}
 	free(sets);
 	return err;
+}
+
+static bool has_sets(const struct ck_image *img)
+{
+	for (uint32_t id = 1; id <= img->objs.count; id++) {
+		struct ck_obj *o = objhash_by_id(&img->objs, id);
+
+		if (o && o->kind == OBJ_SYSV_SEM)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * No process may hold undo state (SEM_UNDO), which no interface shows.
+ * kcmp tells whether its undo list is the same as ckpt's, which has none.
+ * A process gets one with its first SEM_UNDO operation, and the threads of
+ * a process share one from their first pthread_create on (CLONE_SYSVSEM),
+ * empty or not: for those the list tells nothing, and only matters when
+ * the tree holds semaphore sets.
+ */
+static int check_undo(struct dump_ctx *ctx, struct ck_proc *p)
+{
+	long same = syscall(SYS_kcmp, getpid(), p->rec.pid, KCMP_SYSVSEM, 0, 0);
+	int err;
+
+	if (same < 0) {
+		err = -errno;
+		log_err("pid %d: cannot compare its semaphore undo list: %s", p->rec.pid,
+			strerror(errno));
+		return err;
+	}
+	if (!same || (p->nthreads > 1 && !has_sets(ctx->img)))
+		return 0;
+	if (p->nthreads > 1)
+		log_err("pid %d: its threads share a System V semaphore undo list (SEM_UNDO), "
+			"which ckpt cannot see, and the tree holds semaphore sets: not supported",
+			p->rec.pid);
+	else
+		log_err("pid %d: has System V semaphore undo state (SEM_UNDO): not supported",
+			p->rec.pid);
+	return -EOPNOTSUPP;
+}
+
+/* The root's turn takes the tree's sets; every process's, a look at its
+ * undo state. */
+static int collect(struct dump_ctx *ctx, struct ck_proc *p)
+{
+	int err = p == &ctx->img->procs[0] ? collect_sets(ctx) : 0;
+
+	return err ? err : check_undo(ctx, p);
 }
 
 static int write_rec(struct img_writer *w, struct ck_image *img, struct ck_proc *p)
