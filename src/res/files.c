@@ -5,17 +5,17 @@
  * Each descriptor is a number, its close-on-exec flag and the description
  * it reaches. A description (OBJ_FILE in the objhash) is saved once however
  * many descriptors and processes share it (dup, fork: kcmp tells the same
- * description apart from another open of the same file), with its access
- * mode, status flags, offset, owner and signal (F_SETOWN_EX and F_SETSIG,
- * read from a copy ckpt takes with pidfd_getfd; an owner outside the tree
- * is refused); what else it holds belongs to its kind,
- * one file per kind behind struct fd_ops (files.h), chosen in fd_kinds
- * order. A terminal, pipe or socket on descriptor 0, 1 or 2 whose kind
- * does not take it is external: restart connects the descriptor of the
- * same number of the restarting ckpt. Everything else is refused at
- * checkpoint, naming the descriptor and its kind. File locks, of the
- * descriptions (flock, OFD) and of the processes (POSIX), are kept by
- * fd_locks.c.
+ * description apart from another open of the same file; descriptions of
+ * one inode are kept in kcmp's order, to be found in logarithmic time),
+ * with its access mode, status flags and offset; what else it holds
+ * belongs to its kind, one file per kind behind struct fd_ops (files.h),
+ * chosen in fd_kinds order. A terminal, pipe or socket on descriptor 0, 1
+ * or 2 whose kind does not take it is external: restart connects the
+ * descriptor of the same number of the restarting ckpt. Everything else is
+ * refused at checkpoint, naming the descriptor and its kind. Owners and
+ * signals of descriptions (F_SETOWN_EX, F_SETSIG) are kept by fd_owner.c;
+ * file locks, of the descriptions (flock, OFD) and of the processes
+ * (POSIX), by fd_locks.c.
  *
  * At restart ckpt opens each description once (or the process itself
  * opens it, for kinds that name a process: fd_plan_number and
@@ -51,9 +51,9 @@ extern const struct fd_ops fd_pidfd_ops, fd_procfs_ops, fd_deleted_ops, fd_mqueu
  * unlinked queue reads "(deleted)": their kinds come before deleted and
  * regular files). */
 static const struct fd_ops *const fd_kinds[] = {
-	&fd_pipe_ops,	 &fd_eventfd_ops, &fd_signalfd_ops, &fd_timerfd_ops,
-	&fd_epoll_ops,	 &fd_inotify_ops, &fd_pidfd_ops,    &fd_procfs_ops,
-	&fd_mqueue_ops,	 &fd_deleted_ops, &fd_reg_ops,	    NULL,
+	&fd_pipe_ops,	&fd_eventfd_ops, &fd_signalfd_ops, &fd_timerfd_ops,
+	&fd_epoll_ops,	&fd_inotify_ops, &fd_pidfd_ops,	   &fd_procfs_ops,
+	&fd_mqueue_ops, &fd_deleted_ops, &fd_reg_ops,	   NULL,
 };
 
 static const struct fd_ops *kind_of_rec(uint32_t type, uint32_t kind)
@@ -256,81 +256,6 @@ static int external(struct ck_proc *p, struct ckpt_rec_fd *rec, const struct fd_
 	return add_fd(p, rec, NULL);
 }
 
-static bool is_tree_pgrp(const struct ck_image *img, pid_t pgid)
-{
-	for (uint32_t i = 0; i < img->nprocs; i++)
-		if (img->procs[i].rec.pgid == pgid)
-			return true;
-	return false;
-}
-
-static const struct ck_proc *proc_of_thread(const struct ck_image *img, pid_t tid)
-{
-	for (uint32_t i = 0; i < img->nprocs; i++)
-		for (uint32_t t = 0; t < img->procs[i].nthreads; t++)
-			if (img->procs[i].threads[t].rec.tid == tid)
-				return &img->procs[i];
-	return NULL;
-}
-
-/* Whom the description signals (F_GETOWN_EX) and with what (F_GETSIG),
- * read from a copy of the descriptor that ckpt takes (pidfd_getfd): an
- * owner must be of the tree. */
-static int collect_owner(struct dump_ctx *ctx, const struct fd_probe *pr, int pidfd,
-			 struct ck_file *f)
-{
-	struct f_owner_ex own = { 0 };
-	const struct ck_proc *of;
-	int fd, sig = 0, err = 0;
-	bool known = false;
-	char why[128];
-
-	if (pr->fi.flags & O_PATH)
-		return 0; /* it can have neither */
-	fd = (int)syscall(SYS_pidfd_getfd, pidfd, pr->fd, 0);
-	if (fd < 0 || fcntl(fd, F_GETOWN_EX, &own) < 0 || (sig = fcntl(fd, F_GETSIG)) < 0)
-		err = -errno;
-	if (fd >= 0)
-		close(fd);
-	if (err) {
-		log_err("pid %d fd %d: cannot read its owner: %s", pr->p->rec.pid, pr->fd,
-			strerror(-err));
-		return err;
-	}
-	f->owner.sig = (uint32_t)sig;
-	if (own.pid <= 0)
-		return 0;
-	switch (own.type) {
-	case F_OWNER_PID:
-		known = model_find_proc(ctx->img, own.pid);
-		break;
-	case F_OWNER_PGRP:
-		known = is_tree_pgrp(ctx->img, own.pid);
-		break;
-	case F_OWNER_TID:
-		of = proc_of_thread(ctx->img, own.pid);
-		if (of && of != pr->p && of->rec.pid != own.pid) {
-			snprintf(why, sizeof(why),
-				 "its owner (F_SETOWN_EX) is thread %d of pid %d, another process: "
-				 "not supported",
-				 own.pid, of->rec.pid);
-			return fd_refuse(pr, pr->target, why);
-		}
-		known = of;
-		break;
-	}
-	if (!known) {
-		snprintf(why, sizeof(why), "its owner (F_SETOWN) is %s %d, outside the tree",
-			 own.type == F_OWNER_PGRP ? "process group" : "pid", own.pid);
-		return fd_refuse(pr, pr->target, why);
-	}
-	f->owner.type = own.type == F_OWNER_PID	   ? CKPT_OWNER_PID
-			: own.type == F_OWNER_PGRP ? CKPT_OWNER_PGRP
-						   : CKPT_OWNER_TID;
-	f->owner.pid = own.pid;
-	return 0;
-}
-
 static int collect_new(struct dump_ctx *ctx, const struct fd_probe *pr, int pidfd,
 		       const struct fd_ops *ops, struct ck_file **ret)
 {
@@ -348,7 +273,7 @@ static int collect_new(struct dump_ctx *ctx, const struct fd_probe *pr, int pidf
 	f->rec.mode = pr->st.st_mode;
 	err = ops->collect(ctx, pr, f);
 	if (!err)
-		err = collect_owner(ctx, pr, pidfd, f);
+		err = fd_owner_collect(ctx, pr, pidfd, f);
 	if (!err)
 		err = objhash_add(&ctx->img->objs, &f->obj);
 	if (err) {
@@ -406,12 +331,8 @@ static int collect_one(struct dump_ctx *ctx, struct ck_proc *p, int pidfd, int f
 	} else if (!err && f->ops->reach) {
 		err = f->ops->reach(ctx, &pr, f);
 	}
-	if (!err && f->owner.type == CKPT_OWNER_TID && f->owner.pid &&
-	    !model_find_proc(ctx->img, f->owner.pid) &&
-	    proc_of_thread(ctx->img, f->owner.pid) != p)
-		err = fd_refuse(&pr, target,
-				"its owner (F_SETOWN_EX) is a thread of another process: "
-				"not supported");
+	if (!err)
+		err = fd_owner_reach(ctx->img, &pr, f);
 	if (!err && pr.fi.has_locks)
 		err = fd_locks_collect(ctx->img, &pr, f, first);
 	/* after the locks: a lease sets O_ASYNC, and is the better reason */
@@ -456,9 +377,8 @@ int fd_write_file(struct img_writer *w, struct ck_file *f)
 	if (f->obj.written)
 		return 0;
 	err = f->ops->write ? f->ops->write(w, f) : fd_write_plain(w, f);
-	f->owner.file_id = f->obj.id;
-	if (!err && (f->owner.pid || f->owner.sig))
-		err = img_write_rec1(w, CKPT_REC_FILE_OWNER, &f->owner, sizeof(f->owner));
+	if (!err)
+		err = fd_owner_write(w, f);
 	if (!err)
 		f->obj.written = true;
 	return err;
@@ -610,30 +530,6 @@ static int read_file(struct ck_image *img, uint32_t type, const void *data, uint
 	return err;
 }
 
-/* CKPT_REC_FILE_OWNER; a thread owner is checked at restart, once the
- * threads are read. */
-static int read_owner(struct ck_image *img, const void *data, uint32_t len)
-{
-	const struct ckpt_rec_file_owner *r = data;
-	struct ck_obj *o;
-	struct ck_file *f;
-	int err = res_check_len(CKPT_REC_FILE_OWNER, len, sizeof(*r), 0);
-
-	if (err)
-		return err;
-	o = objhash_by_id(&img->objs, r->file_id);
-	f = o && o->kind == OBJ_FILE ? (struct ck_file *)o : NULL;
-	if (!f || f->owner.file_id)
-		return res_bad(CKPT_REC_FILE_OWNER, "refers to an unknown file");
-	if (r->type < CKPT_OWNER_TID || r->type > CKPT_OWNER_PGRP || r->pid < 0 || r->sig > 64 ||
-	    (!r->pid && (r->type || !r->sig)) ||
-	    (r->type == CKPT_OWNER_PID && !model_find_proc(img, r->pid)) ||
-	    (r->type == CKPT_OWNER_PGRP && !is_tree_pgrp(img, r->pid)))
-		return res_bad(CKPT_REC_FILE_OWNER, "is malformed");
-	f->owner = *r;
-	return 0;
-}
-
 static int read_rec(struct ck_image *img, struct ck_proc *p, struct ck_thread *t, uint32_t type,
 		    const void *data, uint32_t len)
 {
@@ -649,7 +545,7 @@ static int read_rec(struct ck_image *img, struct ck_proc *p, struct ck_thread *t
 	if (type == CKPT_REC_LOCKS)
 		return fd_locks_read(img, p, data, len);
 	if (type == CKPT_REC_FILE_OWNER)
-		return read_owner(img, data, len);
+		return fd_owner_read(img, data, len);
 	if (type != CKPT_REC_FD)
 		return read_file(img, type, data, len);
 	err = res_check_len(type, len, sizeof(*r), 0);
@@ -792,41 +688,6 @@ static int prepare(struct rst_ctx *ctx, struct ck_proc *p)
 	return fd_locks_prepare(p);
 }
 
-/* The owner and signal of a description, set by each process that holds
- * it once every process (and process group) of the tree exists. The kernel
- * keeps the credentials of whoever sets the owner, to check its signals
- * against: those of the restorer, root, here. */
-static int plan_owner(struct rst_ctx *ctx, struct ck_proc *p, const struct ck_fd *d,
-		      struct blob_plan *bp)
-{
-	const struct ckpt_rec_file_owner *o = &d->file->owner;
-	struct f_owner_ex own = { .pid = o->pid };
-	int64_t off;
-	int err = 0;
-
-	if (o->pid) {
-		if (o->type == CKPT_OWNER_TID && !model_find_proc(ctx->img, o->pid) &&
-		    proc_of_thread(ctx->img, o->pid) != p) {
-			log_err("pid %d fd %d: its owner is thread %d, not one of this process",
-				p->rec.pid, d->rec.fd, o->pid);
-			return -EBADMSG;
-		}
-		own.type = o->type == CKPT_OWNER_PID	? F_OWNER_PID
-			   : o->type == CKPT_OWNER_PGRP ? F_OWNER_PGRP
-							: F_OWNER_TID;
-		off = plan_data(bp, &own, sizeof(own));
-		if (off < 0)
-			return -ENOMEM;
-		err = plan_call(bp, 0, 1U << 2, SYS_fcntl, (uint64_t)d->rec.fd, F_SETOWN_EX,
-				(uint64_t)off, 0, 0, 0, "set fd %d's owner to %d", d->rec.fd,
-				o->pid);
-	}
-	if (!err && o->sig)
-		err = plan_call(bp, 0, 0, SYS_fcntl, (uint64_t)d->rec.fd, F_SETSIG, o->sig, 0, 0, 0,
-				"set fd %d's signal to %u", d->rec.fd, o->sig);
-	return err;
-}
-
 /* Each descriptor is a copy of the temporary one the process inherited,
  * or opened by the process itself; one that has its parent's descriptor
  * table leaves them to the parent. Once the temporaries are closed, the
@@ -860,7 +721,7 @@ static int plan(struct rst_ctx *ctx, struct ck_proc *p, struct blob_plan *bp, en
 	}
 	for (uint32_t i = 0; i < p->nfds && !err; i++)
 		if (p->fds[i].file && first_fd_of(p, i) < 0)
-			err = plan_owner(ctx, p, &p->fds[i], bp);
+			err = fd_owner_plan(ctx->img, p, &p->fds[i], bp);
 	return err;
 }
 
@@ -883,7 +744,6 @@ static const char *access_name(uint32_t flags)
 static void show(struct show_ctx *s, struct ck_image *img, struct ck_proc *p)
 {
 	static const char *const ext[] = { "?", "tty", "pipe", "socket", "other" };
-	static const char *const owner_types[] = { "thread", "process", "group" };
 
 	(void)img;
 	show_list_begin(s, "fds");
@@ -904,12 +764,7 @@ static void show(struct show_ctx *s, struct ck_image *img, struct ck_proc *p)
 			if (d->file->rec.flags & O_NONBLOCK)
 				show_bool(s, "nonblock", true);
 			show_u64(s, "file", d->file->obj.id);
-			if (d->file->owner.pid) {
-				show_str(s, "owner_type", owner_types[d->file->owner.type]);
-				show_i64(s, "owner", d->file->owner.pid);
-			}
-			if (d->file->owner.sig)
-				show_u64(s, "signal", d->file->owner.sig);
+			fd_owner_show(s, d->file);
 		}
 		if (d->rec.flags & CKPT_FD_CLOEXEC)
 			show_bool(s, "cloexec", true);
@@ -921,11 +776,12 @@ static void show(struct show_ctx *s, struct ck_image *img, struct ck_proc *p)
 
 /* every record of a descriptor kind (see files.h) */
 static const uint32_t types[] = {
-	CKPT_REC_FILE,	       CKPT_REC_FD,	      CKPT_REC_FILE_OWNER,  CKPT_REC_FILE_ID,
-	CKPT_REC_PIPE,	       CKPT_REC_EVENTFD,      CKPT_REC_SIGNALFD,    CKPT_REC_TIMERFD,
-	CKPT_REC_EPOLL,	       CKPT_REC_INOTIFY,      CKPT_REC_FILE_PIDFD,  CKPT_REC_FILE_PROC,
-	CKPT_REC_FILE_DELETED, CKPT_REC_DELETED,      CKPT_REC_DELETED_DATA, CKPT_REC_LOCKS, CKPT_REC_MQUEUE,
-	0,
+	CKPT_REC_FILE,	       CKPT_REC_FD,	    CKPT_REC_FILE_OWNER,
+	CKPT_REC_FILE_ID,      CKPT_REC_PIPE,	    CKPT_REC_EVENTFD,
+	CKPT_REC_SIGNALFD,     CKPT_REC_TIMERFD,    CKPT_REC_EPOLL,
+	CKPT_REC_INOTIFY,      CKPT_REC_FILE_PIDFD, CKPT_REC_FILE_PROC,
+	CKPT_REC_FILE_DELETED, CKPT_REC_DELETED,    CKPT_REC_DELETED_DATA,
+	CKPT_REC_LOCKS,	       CKPT_REC_MQUEUE,	    0,
 };
 
 const struct res_ops files_ops = {

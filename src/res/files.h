@@ -113,6 +113,21 @@ int fd_plan_number(struct blob_plan *bp, const struct ck_proc *p, int fd);
  * number fd, with its close-on-exec flag. */
 int fd_plan_move(struct blob_plan *bp, const struct ck_proc *p, int fd, int at);
 
+/* Owners and signals of descriptions (fd_owner.c). Checkpoint: f's, read
+ * through descriptor pr of the process whose pidfd is pidfd; a refusal
+ * is -EOPNOTSUPP. */
+int fd_owner_collect(struct dump_ctx *ctx, const struct fd_probe *pr, int pidfd,
+		     struct ck_file *f);
+/* Checkpoint: descriptor pr reaches f too (its owner thread must be pr's). */
+int fd_owner_reach(const struct ck_image *img, const struct fd_probe *pr, const struct ck_file *f);
+/* f's CKPT_REC_FILE_OWNER, after its own record (none when it has none). */
+int fd_owner_write(struct img_writer *w, struct ck_file *f);
+int fd_owner_read(struct ck_image *img, const void *data, uint32_t len);
+/* PLAN_SETUP, once d is installed: p sets its description's owner. */
+int fd_owner_plan(const struct ck_image *img, struct ck_proc *p, const struct ck_fd *d,
+		  struct blob_plan *bp);
+void fd_owner_show(struct show_ctx *s, const struct ck_file *f);
+
 /* File locks (fd_locks.c). Checkpoint: the locks descriptor pr shows,
  * taken through f (first: f was just found, its own flock and OFD locks
  * are kept from this descriptor); they join pr->p->locks, or a flock that
