@@ -1,5 +1,5 @@
 /*
- * ckpt_image.h: the on-disk (on-wire) layout of a ckpt image, format 1.
+ * ckpt_image.h: the on-disk (on-wire) layout of a ckpt image, format 2.
  *
  * An image is one byte stream: a fixed header, then records, each
  * { u32 type; u32 len; payload; zero padding to 8 bytes }, then a trailer
@@ -21,7 +21,7 @@
 	"\x89"                                                                                     \
 	"CKPT\r\n\x1a"
 #define CKPT_IMG_MAGIC_LEN 8
-#define CKPT_IMG_MAJOR 1
+#define CKPT_IMG_MAJOR 2
 #define CKPT_IMG_MINOR 0
 #define CKPT_TRAILER_MAGIC "CKPTEND\n"
 
