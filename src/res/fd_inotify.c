@@ -279,7 +279,8 @@ static int collect(struct dump_ctx *ctx, const struct fd_probe *pr, struct ck_fi
 			pr->fd, strerror(-err));
 		return err;
 	}
-	qsort(list, n, sizeof(*list), cmp_wd);
+	if (n)
+		qsort(list, n, sizeof(*list), cmp_wd);
 	st = new_state((uint32_t)n);
 	if (!st) {
 		free(list);
