@@ -15,12 +15,14 @@
  * sock_diag gave tells that every byte was read (for a datagram socket,
  * the length of the first message). Once the whole tree is collected, each
  * socket is settled: its peer must be a socket of the tree whose peer it
- * is. A unix socket on descriptor 0-2 whose peer is not in the tree is
- * external, as any socket there was before this kind. Refused, with the
+ * is, and no process outside the tree may hold either end (every
+ * descriptor of every other process is looked at, once per pair). A unix
+ * socket on descriptor 0-2 whose peer is not in the tree is external, as
+ * any socket there was before this kind. Refused, with the
  * reason: a bound or listening socket, one not connected or shut down (a
  * peer that closed shuts it down), one whose peer is outside the tree,
  * SO_PASSCRED, SO_PASSPIDFD or SO_PASSSEC set, a socket filter attached,
- * SO_PEEK_OFF in use, a queued message carrying descriptors or
+ * out-of-band data queued or SO_OOBINLINE set, SO_PEEK_OFF in use, a queued message carrying descriptors or
  * credentials (a peek with a control buffer shows them), an empty
  * datagram queued, buffer sizes this restart could not give back.
  *
@@ -30,6 +32,7 @@
  * end's queue into it from the other end, message by message, then sets
  * each description's O_NONBLOCK. The processes inherit the ends.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -40,6 +43,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "res/files.h"
+#include "util/io.h"
 #include "util/log.h"
 
 #ifndef SO_PASSPIDFD
@@ -227,10 +231,19 @@ static int peek_queue(struct ck_unix *u, int sfd)
 	return err;
 }
 
+/* Whether a byte sent with MSG_OOB waits to be read (a peek at it keeps
+ * it; without one, or on other types, the kernel says EINVAL) */
+static bool has_oob(int sfd)
+{
+	char c;
+
+	return recv(sfd, &c, 1, MSG_OOB | MSG_PEEK | MSG_DONTWAIT) >= 0;
+}
+
 /* What a copy of the socket (pidfd_getfd) tells: options, buffers, queue. */
 static int inspect_copy(const struct fd_probe *pr, struct ck_unix *u, uint32_t rqueue)
 {
-	int pidfd, sfd, v[6] = { 0 }, err = 0;
+	int pidfd, sfd, v[7] = { 0 }, err = 0;
 	socklen_t flen = 0;
 	char fbuf[8];
 
@@ -251,6 +264,8 @@ static int inspect_copy(const struct fd_probe *pr, struct ck_unix *u, uint32_t r
 		err = get_int(sfd, SO_SNDBUF, &v[4]);
 	if (!err)
 		err = get_int(sfd, SO_RCVBUF, &v[5]);
+	if (!err)
+		err = get_int(sfd, SO_OOBINLINE, &v[6]);
 	/* with no room given, SO_GET_FILTER says how long the filter is */
 	if (!err && getsockopt(sfd, SOL_SOCKET, SO_GET_FILTER, fbuf, &flen))
 		err = -errno;
@@ -265,6 +280,11 @@ static int inspect_copy(const struct fd_probe *pr, struct ck_unix *u, uint32_t r
 				: "SO_PASSSEC");
 	else if (flen)
 		snprintf(u->why, sizeof(u->why), "a socket filter is attached: not supported");
+	else if (v[6])
+		snprintf(u->why, sizeof(u->why), "SO_OOBINLINE is set: not supported");
+	else if (has_oob(sfd))
+		snprintf(u->why, sizeof(u->why),
+			 "out-of-band data (MSG_OOB) is queued: not supported");
 	else if (v[3] != -1)
 		snprintf(u->why, sizeof(u->why), "SO_PEEK_OFF is in use: not supported");
 	else if (check_bufs(u))
@@ -345,6 +365,42 @@ static int collect(struct dump_ctx *ctx, const struct fd_probe *pr, struct ck_fi
 	return 0;
 }
 
+/* A process outside the tree holding a descriptor of either end of a pair,
+ * with every descriptor of every other process looked at (one in flight in
+ * another unix socket is not seen): its pid, 0 if none. */
+static pid_t held_outside(struct dump_ctx *ctx, uint64_t ino_a, uint64_t ino_b)
+{
+	DIR *procs = opendir("/proc");
+	struct dirent *e;
+	char a[64], b[64];
+	pid_t found = 0;
+
+	if (!procs)
+		return -errno;
+	snprintf(a, sizeof(a), "socket:[%llu]", (unsigned long long)ino_a);
+	snprintf(b, sizeof(b), "socket:[%llu]", (unsigned long long)ino_b);
+	while (!found && (e = readdir(procs))) {
+		pid_t pid = (pid_t)atoi(e->d_name);
+		int *fds;
+		size_t n;
+
+		if (pid <= 0 || pid == getpid() || model_find_proc(ctx->img, pid) ||
+		    proc_list_fds(pid, &fds, &n))
+			continue;
+		for (size_t i = 0; i < n && !found; i++) {
+			char link[64], target[64];
+
+			snprintf(link, sizeof(link), "/proc/%d/fd/%d", pid, fds[i]);
+			if (!io_readlink(link, target, sizeof(target)) &&
+			    (!strcmp(target, a) || !strcmp(target, b)))
+				found = pid;
+		}
+		free(fds);
+	}
+	closedir(procs);
+	return found;
+}
+
 static int settle(struct dump_ctx *ctx, struct ck_proc *p, struct ck_fd *d)
 {
 	struct ck_file *f = d->file, *pf = NULL;
@@ -366,7 +422,21 @@ static int settle(struct dump_ctx *ctx, struct ck_proc *p, struct ck_fd *d)
 			 "its peer is outside the tree or closed: "
 			 "not supported");
 	if (!u->why[0] && pu->why[0])
-		snprintf(u->why, sizeof(u->why), "its peer cannot be kept");
+		return 0; /* the peer's own settle refuses it, and the checkpoint */
+	if (!u->why[0]) {
+		pid_t other = held_outside(ctx, f->obj.key[1], u->peer_ino);
+
+		if (other < 0) {
+			log_err("pid %d fd %d: unix socket: cannot look for holders outside the "
+				"tree: %s",
+				p->rec.pid, d->rec.fd, strerror(-other));
+			return other;
+		}
+		if (other)
+			snprintf(u->why, sizeof(u->why),
+				 "pid %d, outside the tree, holds it or its peer: not supported",
+				 other);
+	}
 	if (u->why[0]) {
 		log_err("pid %d fd %d: unix socket: %s", p->rec.pid, d->rec.fd, u->why);
 		return -EOPNOTSUPP;

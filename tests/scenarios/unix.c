@@ -13,6 +13,12 @@
  *   abstract   (refused) a datagram socket at fd 3 bound to an abstract name
  *   outside    (refused) a stream pair whose fd 4 end only a process
  *              outside the tree holds
+ *   held       (refused) a stream pair at fds 3-4 whose fd 3 a process
+ *              outside the tree holds too
+ *   rights     (refused) a datagram pair with a descriptor (SCM_RIGHTS)
+ *              queued at fd 4
+ *   passcred   (refused) a stream pair, SO_PASSCRED set on fd 4
+ *   oob        (refused) a stream pair with an out-of-band byte queued
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -294,6 +300,120 @@ static void outside_check(void)
 	close(3);
 }
 
+/* held: the process outside the tree reads fd 3 until fd 4 says bye */
+
+static void held_setup(void)
+{
+	pid_t mid;
+
+	pair(SOCK_STREAM);
+	mid = fork();
+	CHECK_SYS(mid);
+	if (mid == 0) {
+		char c;
+
+		if (fork() != 0)
+			_exit(0);
+		close(4);
+		if (read(3, &c, 1) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	CHECK_EQ(waitpid(mid, NULL, 0), mid);
+}
+
+static void held_check(void)
+{
+	CHECK_EQ(write(4, "b", 1), 1);
+}
+
+/* rights */
+
+static void rights_setup(void)
+{
+	union {
+		struct cmsghdr c;
+		char b[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct iovec iov = { .iov_base = "r", .iov_len = 1 };
+	struct msghdr mh = { .msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = ctl.b,
+			     .msg_controllen = sizeof(ctl.b) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	int zero = 0;
+
+	pair(SOCK_DGRAM);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &zero, sizeof(int));
+	CHECK_EQ(sendmsg(3, &mh, 0), 1);
+}
+
+static void rights_check(void)
+{
+	union {
+		struct cmsghdr c;
+		char b[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	char buf[4];
+	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+	struct msghdr mh = { .msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = ctl.b,
+			     .msg_controllen = sizeof(ctl.b) };
+	struct cmsghdr *c;
+	int fd;
+
+	CHECK_EQ(recvmsg(4, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC), 1);
+	c = CMSG_FIRSTHDR(&mh);
+	CHECK(c && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int)));
+	memcpy(&fd, CMSG_DATA(c), sizeof(fd));
+	CHECK_EQ(fcntl(fd, F_GETFD), FD_CLOEXEC);
+	CHECK_EQ(fcntl(fd, F_GETFL) & O_ACCMODE, fcntl(0, F_GETFL) & O_ACCMODE);
+	close(fd);
+	check_empty(4);
+}
+
+/* passcred */
+
+static void passcred_setup(void)
+{
+	int one = 1;
+
+	pair(SOCK_STREAM);
+	CHECK_SYS(setsockopt(4, SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)));
+}
+
+static void passcred_check(void)
+{
+	int v;
+	socklen_t len = sizeof(v);
+
+	CHECK_SYS(getsockopt(4, SOL_SOCKET, SO_PASSCRED, &v, &len));
+	CHECK_EQ(v, 1);
+}
+
+/* oob */
+
+static void oob_setup(void)
+{
+	pair(SOCK_STREAM);
+	CHECK_EQ(write(3, "ab", 2), 2);
+	CHECK_EQ(send(3, "!", 1, MSG_OOB), 1);
+}
+
+static void oob_check(void)
+{
+	char buf[4];
+
+	CHECK_EQ(recv(4, buf, 1, MSG_OOB), 1);
+	CHECK_EQ(buf[0], '!');
+	CHECK_EQ(read(4, buf, sizeof(buf)), 2);
+	CHECK(!memcmp(buf, "ab", 2));
+}
+
 static const struct {
 	const char *name;
 	void (*setup)(void);
@@ -306,6 +426,10 @@ static const struct {
 	{ "listen", listen_setup, listen_check },
 	{ "abstract", abstract_setup, abstract_check },
 	{ "outside", outside_setup, outside_check },
+	{ "held", held_setup, held_check },
+	{ "rights", rights_setup, rights_check },
+	{ "passcred", passcred_setup, passcred_check },
+	{ "oob", oob_setup, oob_check },
 };
 
 int main(int argc, char **argv)
