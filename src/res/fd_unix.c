@@ -352,7 +352,8 @@ static int collect(struct dump_ctx *ctx, const struct fd_probe *pr, struct ck_fi
 	else if (s.has_name)
 		snprintf(u->why, sizeof(u->why), "bound to a name: not supported");
 	else if (s.state != STATE_ESTABLISHED || !s.peer_ino)
-		snprintf(u->why, sizeof(u->why), "not connected: not supported");
+		snprintf(u->why, sizeof(u->why),
+			 "not connected, or its peer closed: not supported");
 	else if (s.shutdown)
 		snprintf(u->why, sizeof(u->why),
 			 "shut down (by shutdown, or its peer closed): not supported");

@@ -19,6 +19,9 @@
  *              queued at fd 4
  *   passcred   (refused) a stream pair, SO_PASSCRED set on fd 4
  *   oob        (refused) a stream pair with an out-of-band byte queued
+ *   closed     (refused) a stream socket at fd 3 whose peer was closed,
+ *              with data queued
+ *   dgram_closed  (refused) a datagram socket at fd 3 whose peer was closed
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -414,6 +417,36 @@ static void oob_check(void)
 	CHECK(!memcmp(buf, "ab", 2));
 }
 
+/* closed, dgram_closed */
+
+static void closed_setup(void)
+{
+	pair(SOCK_STREAM);
+	CHECK_EQ(write(4, "z", 1), 1);
+	close(4);
+}
+
+static void closed_check(void)
+{
+	char buf[2];
+
+	CHECK_EQ(read(3, buf, sizeof(buf)), 1);
+	CHECK_EQ(buf[0], 'z');
+	CHECK_EQ(read(3, buf, sizeof(buf)), 0);
+}
+
+static void dgram_closed_setup(void)
+{
+	pair(SOCK_DGRAM);
+	close(4);
+}
+
+static void dgram_closed_check(void)
+{
+	CHECK_EQ(send(3, "z", 1, MSG_DONTWAIT), -1);
+	CHECK_EQ(errno, ECONNREFUSED);
+}
+
 static const struct {
 	const char *name;
 	void (*setup)(void);
@@ -430,6 +463,8 @@ static const struct {
 	{ "rights", rights_setup, rights_check },
 	{ "passcred", passcred_setup, passcred_check },
 	{ "oob", oob_setup, oob_check },
+	{ "closed", closed_setup, closed_check },
+	{ "dgram_closed", dgram_closed_setup, dgram_closed_check },
 };
 
 int main(int argc, char **argv)
