@@ -124,10 +124,10 @@ static void stream_check(void)
 	CHECK(!memcmp(buf, "more", 4));
 }
 
-/* dgram and seqpacket: messages of sizes 1, 1000, 30000 one way, 7 and 2
- * the other */
+/* dgram and seqpacket: messages of sizes 1, 1000, 30000 and 90000 (longer
+ * than what ckpt peeks at first) one way, 7 and 2 the other */
 
-static const size_t sizes_34[] = { 1, 1000, 30000 }, sizes_43[] = { 7, 2 };
+static const size_t sizes_34[] = { 1, 1000, 30000, 90000 }, sizes_43[] = { 7, 2 };
 
 static void send_msgs(int fd, const size_t *sizes, size_t n, int salt)
 {
@@ -150,7 +150,7 @@ static void msgs_setup(int type)
 {
 	pair(type);
 	fill_big();
-	send_msgs(3, sizes_34, 3, 0);
+	send_msgs(3, sizes_34, 4, 0);
 	send_msgs(4, sizes_43, 2, 5);
 }
 
@@ -158,10 +158,10 @@ static void msgs_check(int type)
 {
 	check_type(3, type);
 	check_type(4, type);
-	recv_msgs(4, sizes_34, 3, 0);
+	recv_msgs(4, sizes_34, 4, 0);
 	recv_msgs(3, sizes_43, 2, 5);
-	send_msgs(4, sizes_34, 3, 0);
-	recv_msgs(3, sizes_34, 3, 0);
+	send_msgs(4, sizes_34, 4, 0);
+	recv_msgs(3, sizes_34, 4, 0);
 }
 
 static void dgram_setup(void)
