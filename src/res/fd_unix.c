@@ -22,7 +22,9 @@
  * reason: a bound or listening socket, one not connected or shut down (a
  * peer that closed shuts it down), one whose peer is outside the tree,
  * SO_PASSCRED, SO_PASSPIDFD or SO_PASSSEC set, a socket filter attached,
- * out-of-band data queued or SO_OOBINLINE set, SO_PEEK_OFF in use, a queued message carrying descriptors or
+ * out-of-band data queued or SO_OOBINLINE set, SO_PEEK_OFF in use, any
+ * other socket option a new socket does not have (timeouts, SO_LINGER,
+ * SO_RCVLOWAT, ...), a queued message carrying descriptors or
  * credentials (a peek with a control buffer shows them), an empty
  * datagram queued, buffer sizes this restart could not give back.
  *
@@ -231,6 +233,58 @@ static int peek_queue(struct ck_unix *u, int sfd)
 	return err;
 }
 
+/* Socket options this kind does not keep: one whose value differs from a
+ * new socket's of the same type is refused (those that fail on both are
+ * not of this kernel). */
+static const struct {
+	int opt;
+	const char *name;
+} other_opts[] = {
+	{ SO_DEBUG, "SO_DEBUG" },
+	{ SO_DONTROUTE, "SO_DONTROUTE" },
+	{ SO_KEEPALIVE, "SO_KEEPALIVE" },
+	{ SO_LINGER, "SO_LINGER" },
+	{ SO_PRIORITY, "SO_PRIORITY" },
+	{ SO_RCVLOWAT, "SO_RCVLOWAT" },
+	{ SO_RCVTIMEO, "SO_RCVTIMEO" },
+	{ SO_SNDTIMEO, "SO_SNDTIMEO" },
+	{ SO_TIMESTAMP, "SO_TIMESTAMP" },
+	{ SO_TIMESTAMPNS, "SO_TIMESTAMPNS" },
+	{ SO_TIMESTAMPING, "SO_TIMESTAMPING" },
+	{ SO_MARK, "SO_MARK" },
+	{ SO_RXQ_OVFL, "SO_RXQ_OVFL" },
+	{ SO_WIFI_STATUS, "SO_WIFI_STATUS" },
+	{ SO_NOFCS, "SO_NOFCS" },
+	{ SO_SELECT_ERR_QUEUE, "SO_SELECT_ERR_QUEUE" },
+	{ SO_BUSY_POLL, "SO_BUSY_POLL" },
+	{ SO_MAX_PACING_RATE, "SO_MAX_PACING_RATE" },
+	{ SO_ZEROCOPY, "SO_ZEROCOPY" },
+	{ SO_BINDTOIFINDEX, "SO_BINDTOIFINDEX" },
+};
+
+/* *ret_name: the first option of other_opts whose value on sfd is not a
+ * new socket's, NULL if none. */
+static int changed_option(int sfd, uint32_t type, const char **ret_name)
+{
+	int sv[2];
+
+	*ret_name = NULL;
+	if (socketpair(AF_UNIX, (int)type | SOCK_CLOEXEC, 0, sv))
+		return -errno;
+	for (size_t i = 0; i < sizeof(other_opts) / sizeof(other_opts[0]) && !*ret_name; i++) {
+		char a[64] = { 0 }, b[64] = { 0 };
+		socklen_t alen = sizeof(a), blen = sizeof(b);
+		int ra = getsockopt(sfd, SOL_SOCKET, other_opts[i].opt, a, &alen);
+		int rb = getsockopt(sv[0], SOL_SOCKET, other_opts[i].opt, b, &blen);
+
+		if (ra != rb || (!ra && (alen != blen || memcmp(a, b, alen))))
+			*ret_name = other_opts[i].name;
+	}
+	close(sv[0]);
+	close(sv[1]);
+	return 0;
+}
+
 /* Whether a byte sent with MSG_OOB waits to be read (a peek at it keeps
  * it; without one, or on other types, the kernel says EINVAL) */
 static bool has_oob(int sfd)
@@ -245,6 +299,7 @@ static int inspect_copy(const struct fd_probe *pr, struct ck_unix *u, uint32_t r
 {
 	int pidfd, sfd, v[7] = { 0 }, err = 0;
 	socklen_t flen = 0;
+	const char *opt = NULL;
 	char fbuf[8];
 
 	pidfd = (int)syscall(SYS_pidfd_open, pr->p->rec.pid, 0);
@@ -269,6 +324,8 @@ static int inspect_copy(const struct fd_probe *pr, struct ck_unix *u, uint32_t r
 	/* with no room given, SO_GET_FILTER says how long the filter is */
 	if (!err && getsockopt(sfd, SOL_SOCKET, SO_GET_FILTER, fbuf, &flen))
 		err = -errno;
+	if (!err)
+		err = changed_option(sfd, u->rec.type, &opt);
 	if (err)
 		goto out;
 	u->rec.sndbuf = (uint32_t)v[4];
@@ -278,6 +335,8 @@ static int inspect_copy(const struct fd_probe *pr, struct ck_unix *u, uint32_t r
 			 v[0]	? "SO_PASSCRED"
 			 : v[1] ? "SO_PASSPIDFD"
 				: "SO_PASSSEC");
+	else if (opt)
+		snprintf(u->why, sizeof(u->why), "%s is set: not supported", opt);
 	else if (flen)
 		snprintf(u->why, sizeof(u->why), "a socket filter is attached: not supported");
 	else if (v[6])

@@ -22,6 +22,7 @@
  *   closed     (refused) a stream socket at fd 3 whose peer was closed,
  *              with data queued
  *   dgram_closed  (refused) a datagram socket at fd 3 whose peer was closed
+ *   timeo      (refused) a stream pair, a receive timeout (SO_RCVTIMEO) on fd 3
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -447,6 +449,25 @@ static void dgram_closed_check(void)
 	CHECK_EQ(errno, ECONNREFUSED);
 }
 
+/* timeo */
+
+static void timeo_setup(void)
+{
+	struct timeval tv = { .tv_sec = 5 };
+
+	pair(SOCK_STREAM);
+	CHECK_SYS(setsockopt(3, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)));
+}
+
+static void timeo_check(void)
+{
+	struct timeval tv;
+	socklen_t len = sizeof(tv);
+
+	CHECK_SYS(getsockopt(3, SOL_SOCKET, SO_RCVTIMEO, &tv, &len));
+	CHECK_EQ(tv.tv_sec, 5);
+}
+
 static const struct {
 	const char *name;
 	void (*setup)(void);
@@ -465,6 +486,7 @@ static const struct {
 	{ "oob", oob_setup, oob_check },
 	{ "closed", closed_setup, closed_check },
 	{ "dgram_closed", dgram_closed_setup, dgram_closed_check },
+	{ "timeo", timeo_setup, timeo_check },
 };
 
 int main(int argc, char **argv)
