@@ -91,6 +91,7 @@ enum ckpt_rec_type {
 	CKPT_REC_FILE_ID = 345, /* what a FILE record's file was at checkpoint */
 	CKPT_REC_FILE_OWNER = 346, /* whom a description signals (F_SETOWN_EX, F_SETSIG) */
 	CKPT_REC_MQUEUE = 360, /* a POSIX message queue description (the first holds the queue) */
+	CKPT_REC_UNIX = 370, /* one end of a unix socket pair and the data queued to it */
 
 	/* 400-499: memory */
 	CKPT_REC_MM = 400,
@@ -316,6 +317,7 @@ enum ckpt_file_kind {
 	CKPT_FILE_PROC = 16, /* CKPT_REC_FILE_PROC */
 	CKPT_FILE_DELETED = 17, /* CKPT_REC_FILE_DELETED */
 	CKPT_FILE_MQUEUE = 18, /* a POSIX message queue: CKPT_REC_MQUEUE */
+	CKPT_FILE_UNIX = 20, /* one end of a unix socket pair: CKPT_REC_UNIX */
 };
 
 struct ckpt_rec_file {
@@ -377,6 +379,23 @@ struct ckpt_rec_timerfd {
 	int64_t interval_ns; /* period, 0 for a one-shot timer */
 };
 _Static_assert(sizeof(struct ckpt_rec_timerfd) == 72, "timerfd size");
+
+/* CKPT_REC_UNIX: one end of a connected pair of unnamed unix sockets
+ * whose both ends are in the tree, followed by nmsgs uint32_t message
+ * lengths and data_len bytes (their sum): what is queued for this end to
+ * read, in the order it will be read. A stream socket has at most one
+ * "message", its bytes; a datagram or seqpacket one has one per message,
+ * none empty. */
+struct ckpt_rec_unix {
+	struct ckpt_rec_file file; /* kind CKPT_FILE_UNIX, no path */
+	uint32_t peer_id; /* the file id of the other end's description */
+	uint32_t type; /* SOCK_STREAM (1), SOCK_DGRAM (2) or SOCK_SEQPACKET (5) */
+	uint32_t sndbuf; /* SO_SNDBUF as getsockopt reads it */
+	uint32_t rcvbuf; /* SO_RCVBUF as getsockopt reads it */
+	uint32_t nmsgs;
+	uint32_t data_len;
+};
+_Static_assert(sizeof(struct ckpt_rec_unix) == 64, "unix size");
 
 /* CKPT_REC_MQUEUE: a POSIX message queue description. The first
  * description of a queue holds the queue (queue_id 0), followed by

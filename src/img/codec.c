@@ -344,6 +344,8 @@ const char *img_rec_name(uint32_t type)
 		return "locks";
 	case CKPT_REC_MQUEUE:
 		return "mqueue";
+	case CKPT_REC_UNIX:
+		return "unix";
 	case CKPT_REC_MM:
 		return "mm";
 	case CKPT_REC_VMA:

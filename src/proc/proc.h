@@ -264,4 +264,22 @@ int proc_list_tasks(pid_t pid, pid_t **ret, size_t *ret_count);
 /* The open descriptors of /proc/PID/fd, sorted. */
 int proc_list_fds(pid_t pid, int **ret, size_t *ret_count);
 
+/* A unix socket as sock_diag (NETLINK_SOCK_DIAG) shows it (unix_diag.c) */
+struct proc_unix_sock {
+	uint32_t ino;
+	uint8_t type; /* SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET */
+	uint8_t state; /* TCP_ESTABLISHED (1), TCP_CLOSE (7), TCP_LISTEN (10) */
+	uint8_t shutdown; /* sk_shutdown: RCV_SHUTDOWN 1, SEND_SHUTDOWN 2 */
+	bool has_name; /* bound to a path or an abstract name */
+	bool has_rqlen;
+	uint32_t peer_ino; /* 0: no peer */
+	uint32_t rqueue, wqueue; /* UNIX_DIAG_RQLEN */
+};
+
+/* buf is one netlink reply to a unix_diag_req (an error reply gives its
+ * error) */
+int proc_parse_unix_diag(const void *buf, size_t len, struct proc_unix_sock *ret);
+/* -ENOENT: no unix socket has this inode */
+int proc_unix_diag(uint64_t ino, struct proc_unix_sock *ret);
+
 #endif

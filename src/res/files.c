@@ -45,6 +45,7 @@ extern const struct fd_ops fd_pipe_ops, fd_reg_ops;
 extern const struct fd_ops fd_eventfd_ops, fd_signalfd_ops, fd_timerfd_ops;
 extern const struct fd_ops fd_epoll_ops, fd_inotify_ops;
 extern const struct fd_ops fd_pidfd_ops, fd_procfs_ops, fd_deleted_ops, fd_mqueue_ops;
+extern const struct fd_ops fd_unix_ops;
 
 /* Checkpoint asks each kind in this order whether a description is its
  * (anon inodes and message queues may stat as regular files, and an
@@ -53,7 +54,8 @@ extern const struct fd_ops fd_pidfd_ops, fd_procfs_ops, fd_deleted_ops, fd_mqueu
 static const struct fd_ops *const fd_kinds[] = {
 	&fd_pipe_ops,	&fd_eventfd_ops, &fd_signalfd_ops, &fd_timerfd_ops,
 	&fd_epoll_ops,	&fd_inotify_ops, &fd_pidfd_ops,	   &fd_procfs_ops,
-	&fd_mqueue_ops, &fd_deleted_ops, &fd_reg_ops,	   NULL,
+	&fd_mqueue_ops, &fd_unix_ops,	 &fd_deleted_ops,  &fd_reg_ops,
+	NULL,
 };
 
 static const struct fd_ops *kind_of_rec(uint32_t type, uint32_t kind)
@@ -776,12 +778,25 @@ static void show(struct show_ctx *s, struct ck_image *img, struct ck_proc *p)
 
 /* every record of a descriptor kind (see files.h) */
 static const uint32_t types[] = {
-	CKPT_REC_FILE,	       CKPT_REC_FD,	    CKPT_REC_FILE_OWNER,
-	CKPT_REC_FILE_ID,      CKPT_REC_PIPE,	    CKPT_REC_EVENTFD,
-	CKPT_REC_SIGNALFD,     CKPT_REC_TIMERFD,    CKPT_REC_EPOLL,
-	CKPT_REC_INOTIFY,      CKPT_REC_FILE_PIDFD, CKPT_REC_FILE_PROC,
-	CKPT_REC_FILE_DELETED, CKPT_REC_DELETED,    CKPT_REC_DELETED_DATA,
-	CKPT_REC_LOCKS,	       CKPT_REC_MQUEUE,	    0,
+	CKPT_REC_FILE,
+	CKPT_REC_FD,
+	CKPT_REC_FILE_OWNER,
+	CKPT_REC_FILE_ID,
+	CKPT_REC_PIPE,
+	CKPT_REC_EVENTFD,
+	CKPT_REC_SIGNALFD,
+	CKPT_REC_TIMERFD,
+	CKPT_REC_EPOLL,
+	CKPT_REC_INOTIFY,
+	CKPT_REC_FILE_PIDFD,
+	CKPT_REC_FILE_PROC,
+	CKPT_REC_FILE_DELETED,
+	CKPT_REC_DELETED,
+	CKPT_REC_DELETED_DATA,
+	CKPT_REC_LOCKS,
+	CKPT_REC_MQUEUE,
+	CKPT_REC_UNIX,
+	0,
 };
 
 const struct res_ops files_ops = {
