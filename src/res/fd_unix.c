@@ -529,8 +529,10 @@ static int read_lens(struct ck_unix *u, const char *tail)
 	u->data = u->rec.data_len ? malloc(u->rec.data_len) : NULL;
 	if ((u->rec.nmsgs && !u->lens) || (u->rec.data_len && !u->data))
 		return -ENOMEM;
-	memcpy(u->lens, tail, u->rec.nmsgs * sizeof(*u->lens));
-	memcpy(u->data, tail + u->rec.nmsgs * sizeof(*u->lens), u->rec.data_len);
+	if (u->rec.nmsgs)
+		memcpy(u->lens, tail, u->rec.nmsgs * sizeof(*u->lens));
+	if (u->rec.data_len)
+		memcpy(u->data, tail + u->rec.nmsgs * sizeof(*u->lens), u->rec.data_len);
 	for (uint32_t i = 0; i < u->rec.nmsgs; i++) {
 		if (!u->lens[i])
 			return res_bad(CKPT_REC_UNIX, "holds an empty message");
