@@ -93,7 +93,6 @@ static bool is_helper(const struct ck_proc *p)
 	return p->rec.flags & CK_PROC_HELPER;
 }
 
-
 /* ---- 1. the image ---- */
 
 static char proc_state(pid_t pid, char *comm, size_t len)
@@ -674,7 +673,8 @@ static int blob_failed(struct restart *rs, struct ck_proc *p, struct ck_thread *
 			(unsigned long long)regs.rip);
 		return -EIO;
 	}
-	if (remote_read(t->trace->rt.tid, plan_list_addr(bp, (size_t)t->trace->st.list), &hdr, sizeof(hdr)))
+	if (remote_read(t->trace->rt.tid, plan_list_addr(bp, (size_t)t->trace->st.list), &hdr,
+			sizeof(hdr)))
 		return -EIO;
 	if (hdr.failed < 0)
 		return 0;
@@ -684,7 +684,8 @@ static int blob_failed(struct restart *rs, struct ck_proc *p, struct ck_thread *
 			&c, sizeof(c)))
 		c.ret = -EIO;
 	log_err("pid %d: cannot %s: %s", p->rec.pid,
-		plan_what(bp, (size_t)t->trace->st.list, (size_t)hdr.failed), strerror((int)-c.ret));
+		plan_what(bp, (size_t)t->trace->st.list, (size_t)hdr.failed),
+		strerror((int)-c.ret));
 	return -EIO;
 }
 
@@ -831,8 +832,8 @@ static int go_root(struct restart *rs, int go_fd)
 		c.args[3] = cfg.signature;
 	}
 	if (remote_write(rs->root_pid,
-			 plan_list_addr(&rs->ctx.plan, (size_t)t->trace->st.list) + BLOB_LIST_HDR, &c,
-			 sizeof(c)) ||
+			 plan_list_addr(&rs->ctx.plan, (size_t)t->trace->st.list) + BLOB_LIST_HDR,
+			 &c, sizeof(c)) ||
 	    cont(t) || write(go_fd, "g", 1) != 1)
 		return -EIO;
 	return wait_trap(rs, t, TRAP_MEMORY);

@@ -222,7 +222,11 @@ enum proc_lock_kind {
 	PROC_LOCK_OTHER, /* DELEG, ACCESS, UNKNOWN, or a word this parser does not know */
 };
 
-enum proc_lock_type { PROC_LOCK_READ, PROC_LOCK_WRITE, PROC_LOCK_UNLCK };
+enum proc_lock_type {
+	PROC_LOCK_READ,
+	PROC_LOCK_WRITE,
+	PROC_LOCK_UNLCK
+};
 
 struct proc_lock {
 	enum proc_lock_kind kind;

@@ -186,9 +186,9 @@ int proc_parse_stat(const char *text, struct proc_stat *ret)
 		     " %*u %*u %*d %lu %lu %lu %lu %lu %lu %lu %d",
 		     &st.state, &st.ppid, &st.pgrp, &st.session, &st.tty_nr, &st.flags,
 		     &st.priority, &st.nice, &st.num_threads, &st.start_time, &st.start_code,
-		     &st.end_code, &st.start_stack, &st.exit_signal, &st.rt_priority, &st.policy, &st.start_data,
-		     &st.end_data, &st.start_brk, &st.arg_start, &st.arg_end, &st.env_start,
-		     &st.env_end, &st.exit_code);
+		     &st.end_code, &st.start_stack, &st.exit_signal, &st.rt_priority, &st.policy,
+		     &st.start_data, &st.end_data, &st.start_brk, &st.arg_start, &st.arg_end,
+		     &st.env_start, &st.env_end, &st.exit_code);
 	if (got != 24)
 		return -EINVAL;
 	*ret = st;

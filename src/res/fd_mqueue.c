@@ -142,18 +142,6 @@ static void release(struct ck_file *f)
 
 /* ---- checkpoint ---- */
 
-static int append(struct mq_priv *m, const void *buf, size_t len)
-{
-	uint8_t *n = realloc(m->data, m->rec.data_len + len);
-
-	if (!n)
-		return -ENOMEM;
-	m->data = n;
-	memcpy(n + m->rec.data_len, buf, len);
-	m->rec.data_len += len;
-	return 0;
-}
-
 /* Puts back the messages taken (data holds them), in order. */
 static int put_back(const struct fd_probe *pr, mqd_t q, struct mq_priv *m)
 {
@@ -179,33 +167,37 @@ static int put_back(const struct fd_probe *pr, mqd_t q, struct mq_priv *m)
 	return 0;
 }
 
-/* Takes every message, then puts them back. */
+/* Takes every message, then puts them back. Room for a message is made
+ * before it is taken, so none is taken that cannot be put back. */
 static int read_msgs(const struct fd_probe *pr, mqd_t q, struct mq_priv *m, long curmsgs)
 {
 	struct timespec now = { 0, 0 };
-	char *buf = malloc((size_t)m->rec.msgsize);
+	size_t room = sizeof(struct ckpt_mq_msg) + (size_t)m->rec.msgsize;
 	int err = 0, perr;
 
-	if (!buf)
-		return -ENOMEM;
 	for (;;) {
+		uint8_t *n = realloc(m->data, m->rec.data_len + room);
 		struct ckpt_mq_msg h;
-		ssize_t n = mq_timedreceive(q, buf, (size_t)m->rec.msgsize, &h.prio, &now);
+		ssize_t got;
 
-		if (n < 0) {
+		if (!n) {
+			err = -ENOMEM;
+			break;
+		}
+		m->data = n;
+		n += m->rec.data_len;
+		got = mq_timedreceive(q, (char *)n + sizeof(h), (size_t)m->rec.msgsize, &h.prio,
+				      &now);
+		if (got < 0) {
 			if (errno != EAGAIN && errno != ETIMEDOUT)
 				err = -errno;
 			break;
 		}
-		h.len = (uint32_t)n;
-		err = append(m, &h, sizeof(h));
-		if (!err)
-			err = append(m, buf, (size_t)n);
-		if (err)
-			break;
+		h.len = (uint32_t)got;
+		memcpy(n, &h, sizeof(h));
+		m->rec.data_len += sizeof(h) + (size_t)got;
 		m->rec.nmsgs++;
 	}
-	free(buf);
 	perr = put_back(pr, q, m);
 	if (perr)
 		return perr;

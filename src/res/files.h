@@ -116,8 +116,7 @@ int fd_plan_move(struct blob_plan *bp, const struct ck_proc *p, int fd, int at);
 /* Owners and signals of descriptions (fd_owner.c). Checkpoint: f's, read
  * through descriptor pr of the process whose pidfd is pidfd; a refusal
  * is -EOPNOTSUPP. */
-int fd_owner_collect(struct dump_ctx *ctx, const struct fd_probe *pr, int pidfd,
-		     struct ck_file *f);
+int fd_owner_collect(struct dump_ctx *ctx, const struct fd_probe *pr, int pidfd, struct ck_file *f);
 /* Checkpoint: descriptor pr reaches f too (its owner thread must be pr's). */
 int fd_owner_reach(const struct ck_image *img, const struct fd_probe *pr, const struct ck_file *f);
 /* f's CKPT_REC_FILE_OWNER, after its own record (none when it has none). */

@@ -180,8 +180,7 @@ static int check(struct rst_ctx *ctx, struct ck_proc *p)
 	int err;
 
 	(void)ctx;
-	err = p->fs.flags & CKPT_FS_CWD_DELETED ? 0
-						: check_dir(p, "working directory", p->cwd);
+	err = p->fs.flags & CKPT_FS_CWD_DELETED ? 0 : check_dir(p, "working directory", p->cwd);
 	return err ? err : check_dir(p, "root directory", p->root);
 }
 
@@ -307,8 +306,8 @@ static int make_gone_dir(struct ck_proc *p, int *ret_fd)
  * was in it. */
 static int open_gone_dir(struct rst_ctx *ctx, struct ck_proc *p, int *ret_fd)
 {
-	struct ck_obj *o = objhash_find(&ctx->img->objs, OBJ_GONE_DIR, p->fs.cwd_dev,
-					p->fs.cwd_ino, NULL, NULL);
+	struct ck_obj *o = objhash_find(&ctx->img->objs, OBJ_GONE_DIR, p->fs.cwd_dev, p->fs.cwd_ino,
+					NULL, NULL);
 	int fd, err;
 
 	if (o) {

@@ -843,7 +843,8 @@ static int dump_proc_pages(struct dump_ctx *ctx, struct img_writer *w, struct ck
 		const struct page_run *run = &p->live->runs[i];
 
 		for (unsigned long a = run->start; a < run->end && !err; a += RES_PAGE_CHUNK) {
-			unsigned long n = run->end - a < RES_PAGE_CHUNK ? run->end - a : RES_PAGE_CHUNK;
+			unsigned long n =
+				run->end - a < RES_PAGE_CHUNK ? run->end - a : RES_PAGE_CHUNK;
 
 			err = is_interrupted() ? -ECANCELED : dump_range(w, p, &rp, a, n);
 			if (!err)
@@ -1176,11 +1177,12 @@ static int prepare(struct rst_ctx *ctx, struct ck_proc *p)
 		} else if (v->rec.kind == CKPT_VMA_SHANON ||
 			   (v->rec.kind == CKPT_VMA_SHM && !is_sysv(v))) {
 			/* created by shmem.c, whose prepare runs first */
-			err = res_obj_ops(OBJ_SHMEM)->map_fd(&v->shmem->obj,
-					   v->rec.kind == CKPT_VMA_SHANON ||
-						   (v->rec.flags & CKPT_VMA_SHARED &&
-						    v->rec.flags & CKPT_VMA_MAYWRITE),
-					   &fd);
+			err = res_obj_ops(OBJ_SHMEM)->map_fd(
+				&v->shmem->obj,
+				v->rec.kind == CKPT_VMA_SHANON ||
+					(v->rec.flags & CKPT_VMA_SHARED &&
+					 v->rec.flags & CKPT_VMA_MAYWRITE),
+				&fd);
 		} else {
 			continue;
 		}

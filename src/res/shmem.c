@@ -445,7 +445,8 @@ static int dump_pages(struct dump_ctx *ctx, struct img_writer *w)
 
 	for (uint32_t id = 1; !err && id <= ctx->img->objs.count; id++) {
 		struct ck_obj *o = objhash_by_id(&ctx->img->objs, id);
-		struct dump_range d = { ctx, w, (struct ck_shmem *)o, ctx->page_buf, RES_PAGE_CHUNK };
+		struct dump_range d = { ctx, w, (struct ck_shmem *)o, ctx->page_buf,
+					RES_PAGE_CHUNK };
 
 		if (o && o->kind == OBJ_SHMEM)
 			err = each_data_range(d.s->dump_fd, d.s->rec.size, dump_range, &d);
@@ -488,9 +489,9 @@ static int read_rec(struct ck_image *img, struct ck_proc *p, struct ck_thread *t
 		err = res_check_len(
 			type, len,
 			type == CKPT_REC_SHMEM ? sizeof(*r) : sizeof(struct ckpt_rec_sysv_shm), 0);
-		ok = !err &&
-		     (type == CKPT_REC_SHMEM ? r->kind == CKPT_SHMEM_ANON
-					     : r->kind == CKPT_SHMEM_SYSV && variety(r->kind)->rec_ok(data));
+		ok = !err && (type == CKPT_REC_SHMEM ? r->kind == CKPT_SHMEM_ANON
+						     : r->kind == CKPT_SHMEM_SYSV &&
+							       variety(r->kind)->rec_ok(data));
 	}
 	if (err)
 		return err;

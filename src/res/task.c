@@ -329,8 +329,7 @@ static int plan_loginuid(struct rst_ctx *ctx, struct ck_proc *p, struct blob_pla
 		err = plan_call(bp, 0, 1U << 1, SYS_write, 0, value_off, n, 0, 0, 0,
 				"set the audit login uid %u", p->task.loginuid);
 	if (!err)
-		err = plan_call(bp, 0, 0, SYS_close, 0, 0, 0, 0, 0, 0,
-				"close its audit login uid");
+		err = plan_call(bp, 0, 0, SYS_close, 0, 0, 0, 0, 0, 0, "close its audit login uid");
 	return err;
 }
 
@@ -340,8 +339,8 @@ static int plan_membarrier(struct ck_proc *p, struct blob_plan *bp)
 
 	for (size_t i = 0; i < sizeof(membarriers) / sizeof(membarriers[0]) && !err; i++)
 		if (p->task.membarrier & membarriers[i].bit)
-			err = plan_call(bp, 0, 0, SYS_membarrier, membarriers[i].bit, 0, 0, 0, 0,
-					0, "register for membarrier %s", membarriers[i].name);
+			err = plan_call(bp, 0, 0, SYS_membarrier, membarriers[i].bit, 0, 0, 0, 0, 0,
+					"register for membarrier %s", membarriers[i].name);
 	return err;
 }
 

@@ -129,8 +129,8 @@ int main(void)
 		int sig, status;
 		pid_t pid;
 	} kids[] = {
-		{ "live1", SIGUSR1, -1, 0 }, { "live0", 0, -1, 0 },   { "zusr1", SIGUSR1, 3, 0 },
-		{ "zrt", 0, 4, 0 },	     { "z0", 0, 5, 0 },	      { "zchld", SIGCHLD, 6, 0 },
+		{ "live1", SIGUSR1, -1, 0 }, { "live0", 0, -1, 0 }, { "zusr1", SIGUSR1, 3, 0 },
+		{ "zrt", 0, 4, 0 },	     { "z0", 0, 5, 0 },	    { "zchld", SIGCHLD, 6, 0 },
 	};
 	const size_t n = sizeof(kids) / sizeof(kids[0]);
 	sigset_t block;

@@ -37,8 +37,8 @@ static bool sibling;
 /* A child with this table (a sibling with CLONE_PARENT). */
 static pid_t clone_files(bool as_sibling)
 {
-	long pid = syscall(SYS_clone, CLONE_FILES | (as_sibling ? CLONE_PARENT : SIGCHLD), 0, 0,
-			   0, 0);
+	long pid =
+		syscall(SYS_clone, CLONE_FILES | (as_sibling ? CLONE_PARENT : SIGCHLD), 0, 0, 0, 0);
 
 	if (pid < 0)
 		scen_fail("clone(CLONE_FILES): %m");

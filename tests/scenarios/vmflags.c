@@ -194,8 +194,8 @@ static const struct {
 	int advice;
 	const char *code;
 } anon_adv[] = {
-	{ MADV_DONTFORK, "dc" }, { MADV_DONTDUMP, "dd" },   { MADV_WIPEONFORK, "wf" },
-	{ MADV_HUGEPAGE, "hg" }, { MADV_NOHUGEPAGE, "nh" }, { MADV_MERGEABLE, "mg" },
+	{ MADV_DONTFORK, "dc" },   { MADV_DONTDUMP, "dd" },   { MADV_WIPEONFORK, "wf" },
+	{ MADV_HUGEPAGE, "hg" },   { MADV_NOHUGEPAGE, "nh" }, { MADV_MERGEABLE, "mg" },
 	{ MADV_SEQUENTIAL, "sr" }, { MADV_RANDOM, "rr" },
 };
 
