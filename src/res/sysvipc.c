@@ -10,7 +10,9 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <unistd.h>
+#include <sys/ipc.h>
 #include "res/sysvipc.h"
+#include "util/log.h"
 
 bool sysvipc_is_live(const struct ck_image *img, pid_t pid)
 {
@@ -31,6 +33,18 @@ pid_t sysvipc_holder(const struct ck_image *img, const pid_t *pids, size_t n)
 				return p->rec.pid;
 	}
 	return 0;
+}
+
+int sysvipc_check_free(pid_t pid, const char *what, int id, int32_t key, int in_use_id,
+		       int32_t in_use_key)
+{
+	if (in_use_id == id)
+		log_err("pid %d: System V %s id %d is in use", pid, what, id);
+	else if (key != IPC_PRIVATE && in_use_key == key)
+		log_err("pid %d: System V %s key 0x%08x is in use", pid, what, (unsigned int)key);
+	else
+		return 0;
+	return -EEXIST;
 }
 
 int sysvipc_next_id(const char *kind, int id)

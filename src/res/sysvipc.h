@@ -7,6 +7,7 @@
 #define RES_SYSVIPC_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include "model/model.h"
 
@@ -16,6 +17,12 @@
 pid_t sysvipc_holder(const struct ck_image *img, const pid_t *pids, size_t n);
 /* Whether pid is a process of the tree that runs at restart. */
 bool sysvipc_is_live(const struct ck_image *img, pid_t pid);
+/* Restart, before anything is created: an object of this kind (what:
+ * "semaphore set", "message queue") that needs id and key cannot be made
+ * beside one in use with in_use_id and in_use_key: -EEXIST, logged (a key
+ * of IPC_PRIVATE is never in the way). */
+int sysvipc_check_free(pid_t pid, const char *what, int id, int32_t key, int in_use_id,
+		       int32_t in_use_key);
 /* Restart: the id the next object of this kind gets ("sem" or "msg"),
  * -1 for any; 0 or -errno. */
 int sysvipc_next_id(const char *kind, int id);

@@ -356,17 +356,9 @@ static int check(struct rst_ctx *ctx, struct ck_proc *p)
 			}
 			listed = true;
 		}
-		for (size_t i = 0; i < n && !err; i++) {
-			if (lines[i].id == q->rec.msqid)
-				log_err("pid %d: System V message queue id %d is in use",
-					p->rec.pid, q->rec.msqid);
-			else if (q->rec.key != IPC_PRIVATE && lines[i].key == q->rec.key)
-				log_err("pid %d: System V message queue key 0x%08x is in use",
-					p->rec.pid, (unsigned int)q->rec.key);
-			else
-				continue;
-			err = -EEXIST;
-		}
+		for (size_t i = 0; i < n && !err; i++)
+			err = sysvipc_check_free(p->rec.pid, "message queue", q->rec.msqid,
+						 q->rec.key, lines[i].id, lines[i].key);
 	}
 	free(lines);
 	return err;

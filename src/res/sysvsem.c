@@ -319,17 +319,9 @@ static int check(struct rst_ctx *ctx, struct ck_proc *p)
 			}
 			listed = true;
 		}
-		for (size_t i = 0; i < n && !err; i++) {
-			if (sets[i].id == s->rec.semid)
-				log_err("pid %d: System V semaphore set id %d is in use",
-					p->rec.pid, s->rec.semid);
-			else if (s->rec.key != IPC_PRIVATE && sets[i].key == s->rec.key)
-				log_err("pid %d: System V semaphore key 0x%08x is in use",
-					p->rec.pid, (unsigned int)s->rec.key);
-			else
-				continue;
-			err = -EEXIST;
-		}
+		for (size_t i = 0; i < n && !err; i++)
+			err = sysvipc_check_free(p->rec.pid, "semaphore set", s->rec.semid,
+						 s->rec.key, sets[i].id, sets[i].key);
 	}
 	free(sets);
 	return err;
